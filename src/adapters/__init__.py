@@ -1,0 +1,48 @@
+"""Adapters: pure PyTorch, no Lightning or Hydra. Every module in this package that calls
+``register`` becomes a method, so a new adapter is one file here plus one YAML in conf/adapter/."""
+
+import importlib
+import pkgutil
+
+from .base import Adapter, AdapterError
+from .functions import (
+    adapter_state_dict,
+    adapters_of,
+    apply,
+    count_parameters,
+    disabled,
+    load_adapter,
+    mark_trainable,
+    merge_all,
+    save_adapter,
+    unmerge_all,
+)
+from .placement import Placement, Site
+from .registry import METHODS, MethodConfig, build_config, get_method, register
+
+_CORE = {"base", "functions", "placement", "registry", "kron"}
+for _info in pkgutil.iter_modules(__path__):
+    if _info.name not in _CORE and not _info.name.startswith("_"):
+        importlib.import_module(f"{__name__}.{_info.name}")
+
+__all__ = [
+    "METHODS",
+    "Adapter",
+    "AdapterError",
+    "MethodConfig",
+    "Placement",
+    "Site",
+    "adapter_state_dict",
+    "adapters_of",
+    "apply",
+    "build_config",
+    "count_parameters",
+    "disabled",
+    "get_method",
+    "load_adapter",
+    "mark_trainable",
+    "merge_all",
+    "register",
+    "save_adapter",
+    "unmerge_all",
+]

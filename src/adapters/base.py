@@ -1,0 +1,97 @@
+"""The protocol every adapter module follows."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+
+class AdapterError(ValueError):
+    """A configuration or state problem in an adapter, with the fix in the message."""
+
+
+class Adapter(nn.Module):
+    """A module that owns its trainable parameters and may fold itself into the backbone.
+
+    Subclasses set ``method`` (the config name) and ``mergeable``; mergeable ones implement
+    ``delta_weight()`` (the update to add to the host weight) or override ``merge``/``unmerge``.
+    """
+
+    method: ClassVar[str] = "adapter"
+    mergeable: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.merged = False
+        self.enabled = True
+
+    @property
+    def active(self) -> bool:
+        """Whether the forward hook must add this adapter's contribution."""
+        return self.enabled and not self.merged
+
+    # Forward hooks. Bound methods, not closures, so copy.deepcopy(model) rebinds them to the copy.
+    def capture_input(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        if self.active:
+            self._stash = first_input(args, kwargs)
+
+    def add_to_output(self, module: nn.Module, args: tuple, kwargs: dict, output):
+        if not self.active:
+            return None
+        x = self.__dict__.pop("_stash", None)
+        update = self(first_input(args, kwargs) if x is None else x)
+        if isinstance(output, tuple):
+            return (output[0] + update, *output[1:])
+        return output + update
+
+    def transform_output(self, module: nn.Module, args: tuple, kwargs: dict, output):
+        if not self.active:
+            return None
+        if isinstance(output, tuple):
+            return (self(output[0]), *output[1:])
+        return self(output)
+
+    def host_weight(self) -> torch.Tensor:
+        host = getattr(self, "_host", None)
+        if host is None or not hasattr(host, "weight"):
+            raise AdapterError(f"{type(self).__name__} has no host linear layer to merge into.")
+        return host.weight
+
+    def delta_weight(self) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def merge(self) -> None:
+        if not self.mergeable:
+            raise AdapterError(f"{self.method} cannot be merged into the backbone: it is not weight-parallel.")
+        if self.merged:
+            return
+        weight = self.host_weight()
+        delta = self.delta_weight().to(weight.dtype)
+        if not torch.isfinite(delta).all():
+            raise AdapterError(
+                f"refusing to merge {self.method} into {getattr(self, '_host_name', '?')}: "
+                "its update holds NaN or Inf; the weights are left unmerged."
+            )
+        weight.add_(delta)
+        self.merged = True
+
+    @torch.no_grad()
+    def unmerge(self) -> None:
+        if not self.merged:
+            return
+        weight = self.host_weight()
+        weight.sub_(self.delta_weight().to(weight.dtype))
+        self.merged = False
+
+
+def first_input(args: tuple, kwargs: dict) -> torch.Tensor:
+    return args[0] if args else kwargs["hidden_states"]
+
+
+def attach_host(adapter: Adapter, host: nn.Module, host_name: str) -> None:
+    """Remember the host module without registering it as a child (that would make a cycle)."""
+    object.__setattr__(adapter, "_host", host)
+    object.__setattr__(adapter, "_host_name", host_name)

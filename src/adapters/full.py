@@ -1,0 +1,22 @@
+"""Full fine-tuning: no adapter modules, every parameter trains."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from torch import nn
+
+from .base import Adapter
+from .placement import Placement
+from .registry import MethodConfig, register
+
+
+@dataclass
+class FullConfig(MethodConfig):
+    trains_everything: bool = True
+
+
+@register("full", FullConfig)
+def apply(model: nn.Module, cfg: FullConfig, placement: Placement) -> list[Adapter]:
+    """Full fine-tuning: every backbone parameter trains."""
+    return []

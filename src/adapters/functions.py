@@ -1,0 +1,183 @@
+"""Functions over a whole model: apply, freeze, merge, disable, save, load, count."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from src.atomic import atomic_write
+
+from .base import Adapter, AdapterError
+from .placement import Placement
+from .registry import MethodConfig, build_config, get_method
+
+CONFIG_ATTR = "kronlab_adapter_config"
+
+
+def apply(model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placement: Placement) -> list[Adapter]:
+    """Install the configured method into ``model`` and set which parameters train."""
+    cfg = settings if isinstance(settings, MethodConfig) else build_config(settings)
+    adapters = get_method(cfg.name).apply(model, cfg, placement)
+    object.__setattr__(model, CONFIG_ATTR, cfg)
+    mark_trainable(model, cfg, placement)
+    return adapters
+
+
+def adapters_of(model: nn.Module) -> list[Adapter]:
+    return [m for m in model.modules() if isinstance(m, Adapter)]
+
+
+def _is_head(name: str, placement: Placement) -> bool:
+    return any(name.startswith(prefix) for prefix in placement.head_prefixes)
+
+
+def norm_parameter_names(model: nn.Module, placement: Placement) -> set[str]:
+    return {
+        f"{module_name}.{param_name}" if module_name else param_name
+        for module_name, module in model.named_modules()
+        if isinstance(module, placement.norm_types) and not isinstance(module, Adapter)
+        for param_name, _ in module.named_parameters(recurse=False)
+    }
+
+
+def adapter_parameter_names(model: nn.Module) -> set[str]:
+    names: set[str] = set()
+    for module_name, module in model.named_modules():
+        if isinstance(module, Adapter):
+            names.update(f"{module_name}.{p}" for p, _ in module.named_parameters())
+    return names
+
+
+def mark_trainable(model: nn.Module, cfg: MethodConfig, placement: Placement) -> None:
+    """Freeze the backbone; train adapters, the head, and (if asked) layer norms and biases."""
+    adapter_names = adapter_parameter_names(model)
+    norm_names = norm_parameter_names(model, placement) if cfg.train_layernorm else set()
+    for name, param in model.named_parameters():
+        param.requires_grad = (
+            cfg.trains_everything
+            or name in adapter_names
+            or name in norm_names
+            or (cfg.train_head and _is_head(name, placement))
+            or (cfg.trains_biases and name.endswith(".bias"))
+        )
+
+
+def merge_all(model: nn.Module) -> list[Adapter]:
+    """Merge every mergeable adapter; returns the ones that cannot merge. Atomic: all or none."""
+    mergeable = [a for a in adapters_of(model) if a.mergeable]
+    done: list[Adapter] = []
+    try:
+        for adapter in mergeable:
+            adapter.merge()
+            done.append(adapter)
+    except AdapterError:
+        for adapter in reversed(done):
+            adapter.unmerge()
+        raise
+    return [a for a in adapters_of(model) if not a.mergeable]
+
+
+def unmerge_all(model: nn.Module) -> None:
+    for adapter in adapters_of(model):
+        adapter.unmerge()
+
+
+@contextlib.contextmanager
+def disabled(model: nn.Module) -> Iterator[nn.Module]:
+    """Run the bare backbone: adapters off (merged ones are unmerged for the duration)."""
+    adapters = adapters_of(model)
+    was_merged = [a for a in adapters if a.merged]
+    for adapter in was_merged:
+        adapter.unmerge()
+    previous = [a.enabled for a in adapters]
+    for adapter in adapters:
+        adapter.enabled = False
+    try:
+        yield model
+    finally:
+        for adapter, enabled in zip(adapters, previous, strict=True):
+            adapter.enabled = enabled
+        for adapter in was_merged:
+            adapter.merge()
+
+
+def adapter_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
+    """Everything that trains (adapters, head, trained norms/biases): never the frozen backbone."""
+    trainable = {name for name, p in model.named_parameters() if p.requires_grad}
+    return {name: t.detach().clone() for name, t in model.state_dict().items() if name in trainable}
+
+
+def save_adapter(model: nn.Module, directory: str | Path) -> Path:
+    """Write ``adapter.safetensors`` and ``adapter_config.json`` (atomically) into ``directory``."""
+    directory = Path(directory)
+    if any(a.merged for a in adapters_of(model)):
+        raise AdapterError("unmerge the adapters (unmerge_all) before saving them: merged weights live in the backbone.")
+    cfg = getattr(model, CONFIG_ATTR, None)
+    state = {k: v.contiguous() for k, v in adapter_state_dict(model).items()}
+    atomic_write(directory / "adapter.safetensors", lambda tmp: save_file(state, tmp))
+    config = dataclasses.asdict(cfg) if cfg is not None else {}
+    atomic_write(
+        directory / "adapter_config.json",
+        lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, default=list)),
+    )
+    return directory
+
+
+def load_adapter(model: nn.Module, directory: str | Path) -> None:
+    """Load what ``save_adapter`` wrote into a model that has the same adapters installed."""
+    path = Path(directory) / "adapter.safetensors"
+    if not path.exists():
+        raise AdapterError(f"no adapter checkpoint at {path}: pass the folder that save_adapter wrote.")
+    state = load_file(str(path))
+    own = model.state_dict()
+    missing = sorted(set(state) - set(own))
+    if missing:
+        raise AdapterError(
+            f"{path} has {len(missing)} tensors this model lacks (first: {missing[:3]}); "
+            "install the same adapter configuration before loading."
+        )
+    model.load_state_dict(state, strict=False)
+
+
+def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
+    """Total, trainable, adapter, head and norm counts; percentages of the backbone without head."""
+    adapter_names = adapter_parameter_names(model)
+    norm_names = norm_parameter_names(model, placement)
+    params = dict(model.named_parameters())
+    total = sum(p.numel() for p in params.values())
+    adapter = sum(params[n].numel() for n in adapter_names)
+    head = sum(p.numel() for n, p in params.items() if _is_head(n, placement))
+    trainable = sum(p.numel() for p in params.values() if p.requires_grad)
+    trainable_without_head = sum(p.numel() for n, p in params.items() if p.requires_grad and not _is_head(n, placement))
+    backbone = total - adapter - head
+    by_method: Counter[str] = Counter()
+    by_type: Counter[str] = Counter()
+    for module in adapters_of(model):
+        n = sum(p.numel() for p in module.parameters(recurse=False))
+        by_method[module.method] += n
+        by_type[type(module).__name__] += n
+    return {
+        "total": total,
+        "trainable": trainable,
+        "adapter": adapter,
+        "head": head,
+        "layernorm": sum(params[n].numel() for n in norm_names),
+        "layernorm_trainable": sum(params[n].numel() for n in norm_names if params[n].requires_grad),
+        "backbone": backbone,
+        "trainable_pct": 100.0 * trainable / total,
+        "trainable_without_head": trainable_without_head,
+        "trainable_pct_of_backbone": 100.0 * trainable_without_head / backbone,
+        "adapter_pct_of_backbone": 100.0 * adapter / backbone,
+        "by_method": dict(by_method),
+        "by_module_type": dict(by_type),
+    }
+

@@ -1,0 +1,91 @@
+"""KronA: a weight-parallel Kronecker update ``y = x W^T + s * x kron(A, B)^T`` (mergeable)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import Adapter, AdapterError
+from .kron import balanced_factor_shapes, describe_valid_shapes, kron_dense, kron_matmul
+from .placement import Placement, wrap_linears
+from .registry import MethodConfig, register
+
+INITS = ("a_kaiming", "b_kaiming")
+
+
+def kaiming_(tensor: torch.Tensor) -> torch.Tensor:
+    return nn.init.kaiming_uniform_(tensor, a=math.sqrt(5))
+
+
+def check_factor_shapes(a_shape, b_shape, d_out: int, d_in: int, where: str) -> None:
+    a1, a2 = a_shape
+    b1, b2 = b_shape
+    if a1 * b1 != d_out or a2 * b2 != d_in:
+        raise AdapterError(
+            f"KronA factors a_shape={list(a_shape)} b_shape={list(b_shape)} give a "
+            f"{a1 * b1}x{a2 * b2} update but {where} is {d_out}x{d_in} (out x in): "
+            f"need a1*b1 = {d_out} and a2*b2 = {d_in}. Valid shapes for this layer: "
+            f"{describe_valid_shapes(d_out, d_in)}"
+        )
+
+
+def resolve_factor_shapes(a_shape, b_shape, linear: nn.Linear, name: str):
+    """The configured shapes, checked against the layer; None means the most balanced valid shapes."""
+    if a_shape is None:
+        return balanced_factor_shapes(linear.out_features, linear.in_features)
+    check_factor_shapes(a_shape, b_shape, linear.out_features, linear.in_features, name)
+    return tuple(a_shape), tuple(b_shape)
+
+
+class KronA(Adapter):
+    method = "krona"
+    mergeable = True
+
+    def __init__(self, a_shape, b_shape, scale: float = 1.0, init: str = "a_kaiming") -> None:
+        super().__init__()
+        self.scale = scale
+        self.A = nn.Parameter(torch.zeros(*a_shape))
+        self.B = nn.Parameter(torch.zeros(*b_shape))
+        kaiming_(self.A if init == "a_kaiming" else self.B)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return kron_matmul(x, self.A, self.B, self.scale)
+
+    def delta_weight(self) -> torch.Tensor:
+        return kron_dense(self.A, self.B, self.scale)
+
+    def extra_repr(self) -> str:
+        return f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}"
+
+
+@dataclass
+class KronAConfig(MethodConfig):
+    targets: list[str] | str | None = None
+    a_shape: list[int] | None = None
+    b_shape: list[int] | None = None
+    scale: float = 1.0
+    init: str = "a_kaiming"
+
+    def validate(self) -> None:
+        if self.init not in INITS:
+            raise AdapterError(f"adapter.init={self.init!r} is not one of {INITS} (which factor is Kaiming; the other is zero).")
+        if (self.a_shape is None) != (self.b_shape is None):
+            raise AdapterError("set both adapter.a_shape and adapter.b_shape, or neither (null: the most balanced valid shapes).")
+        for key in ("a_shape", "b_shape"):
+            value = getattr(self, key)
+            if value is not None and (len(value) != 2 or any(int(v) < 1 for v in value)):
+                raise AdapterError(f"adapter.{key} must be two positive integers like [32, 24], got {value!r}.")
+
+
+@register("krona", KronAConfig)
+def apply(model: nn.Module, cfg: KronAConfig, placement: Placement) -> list[Adapter]:
+    """KronA: Kronecker update parallel to chosen weight matrices (query/value by default); mergeable."""
+
+    def build(name: str, linear: nn.Linear) -> KronA:
+        a_shape, b_shape = resolve_factor_shapes(cfg.a_shape, cfg.b_shape, linear, name)
+        return KronA(a_shape, b_shape, cfg.scale, cfg.init)
+
+    return wrap_linears(model, placement, cfg.targets, build)

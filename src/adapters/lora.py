@@ -1,0 +1,59 @@
+"""LoRA: a weight-parallel low-rank update ``y = x W^T + (alpha/r) x A^T B^T`` (mergeable)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .base import Adapter, AdapterError
+from .placement import Placement, wrap_linears
+from .registry import MethodConfig, register
+
+
+class LoRA(Adapter):
+    method = "lora"
+    mergeable = True
+
+    def __init__(self, d_in: int, d_out: int, rank: int, alpha: float, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.scale = alpha / rank
+        self.A = nn.Parameter(torch.empty(rank, d_in))
+        self.B = nn.Parameter(torch.zeros(d_out, rank))
+        nn.init.kaiming_uniform_(self.A, a=math.sqrt(5))
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.dropout(x) @ self.A.T @ self.B.T) * self.scale
+
+    def delta_weight(self) -> torch.Tensor:
+        return (self.B @ self.A) * self.scale
+
+    def extra_repr(self) -> str:
+        return f"rank={self.A.shape[0]}, scale={self.scale}"
+
+
+@dataclass
+class LoRAConfig(MethodConfig):
+    targets: list[str] | str | None = None
+    rank: int = 8
+    alpha: float | None = None
+    dropout: float = 0.0
+
+    def validate(self) -> None:
+        if self.rank < 1:
+            raise AdapterError(f"adapter.rank must be a positive integer, got {self.rank}.")
+
+
+@register("lora", LoRAConfig)
+def apply(model: nn.Module, cfg: LoRAConfig, placement: Placement) -> list[Adapter]:
+    """LoRA: low-rank update parallel to chosen weight matrices (query/value by default); mergeable."""
+    alpha = cfg.rank if cfg.alpha is None else cfg.alpha
+    return wrap_linears(
+        model,
+        placement,
+        cfg.targets,
+        lambda name, linear: LoRA(linear.in_features, linear.out_features, cfg.rank, alpha, cfg.dropout),
+    )

@@ -1,0 +1,102 @@
+"""Where adapters sit: data the backbone family provides, and the hooks that install them.
+
+An adapter module is registered as a child of the module whose output it changes, under its
+method name, so it appears in ``print(model)``, in ``state_dict`` and moves with ``.to()``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from torch import nn
+
+from .base import Adapter, AdapterError, attach_host
+
+
+@dataclass(frozen=True)
+class Site:
+    """One block of one layer: the adapter reads the input of ``reads`` and changes the output of ``writes``."""
+
+    reads: str
+    writes: str
+    width: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What a backbone family tells the adapters package about one model instance."""
+
+    family: str
+    hidden_size: int
+    default_targets: tuple[str, ...]
+    ffn: tuple[Site, ...]
+    attention: tuple[Site, ...]
+    head_prefixes: tuple[str, ...]
+    norm_types: tuple[type[nn.Module], ...] = (nn.LayerNorm,)
+    extra: dict = field(default_factory=dict)
+
+
+def install_parallel(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
+    """``out(writes) += adapter(in(reads))``; reads == writes is the weight-parallel case."""
+    writes = model.get_submodule(site.writes)
+    writes.add_module(adapter.method, adapter)
+    attach_host(adapter, writes, site.writes)
+    if site.reads != site.writes:
+        model.get_submodule(site.reads).register_forward_pre_hook(adapter.capture_input, with_kwargs=True)
+    writes.register_forward_hook(adapter.add_to_output, with_kwargs=True)
+    return adapter
+
+
+def install_sequential(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
+    """``out(writes) = adapter(out(writes))``: the adapter includes its own residual."""
+    writes = model.get_submodule(site.writes)
+    writes.add_module(adapter.method, adapter)
+    attach_host(adapter, writes, site.writes)
+    writes.register_forward_hook(adapter.transform_output, with_kwargs=True)
+    return adapter
+
+
+def _matches(name: str, targets: str | Sequence[str]) -> bool:
+    if isinstance(targets, str):
+        return re.fullmatch(targets, name) is not None
+    return name.rsplit(".", 1)[-1] in targets or name in targets
+
+
+def find_linears(
+    model: nn.Module, targets: str | Sequence[str], skip_prefixes: Sequence[str] = ()
+) -> list[tuple[str, nn.Linear]]:
+    """Linear layers whose name ends in one of ``targets`` (a list) or fully matches it (a regex)."""
+    found = [
+        (name, module)
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear)
+        and not any(name.startswith(p) for p in skip_prefixes)
+        and _matches(name, targets)
+    ]
+    if not found:
+        linear_names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+        raise AdapterError(
+            f"no linear layer matched targets={list(targets) if not isinstance(targets, str) else targets!r}. "
+            f"Linear layer names in this model: {linear_names}. "
+            "Set adapter.targets to some of these (a list of names, or one regex over full module paths)."
+        )
+    return found
+
+
+def wrap_linears(
+    model: nn.Module,
+    placement: Placement,
+    targets: str | Sequence[str] | None,
+    build: Callable[[str, nn.Linear], Adapter],
+) -> list[Adapter]:
+    """Install a weight-parallel adapter on every targeted linear layer."""
+    chosen = placement.default_targets if targets in (None, "default") else targets
+    if not isinstance(chosen, str):
+        chosen = tuple(chosen)
+    linears = find_linears(model, chosen, skip_prefixes=placement.head_prefixes)
+    return [
+        install_parallel(model, Site(name, name, linear.out_features), build(name, linear))
+        for name, linear in linears
+    ]

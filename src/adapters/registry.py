@@ -1,0 +1,74 @@
+"""Config name -> method. A method file registers itself; nothing else needs editing."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from torch import nn
+
+from .base import Adapter, AdapterError
+from .placement import Placement
+
+
+@dataclass
+class MethodConfig:
+    """Settings every method shares. Methods subclass this with their own fields."""
+
+    name: str = ""
+    train_layernorm: bool = False
+    train_head: bool = True
+    trains_everything: bool = False
+    trains_biases: bool = False
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Refuse bad settings at construction with the fix in the message."""
+
+
+ApplyFn = Callable[[nn.Module, Any, Placement], list[Adapter]]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    config: type[MethodConfig]
+    apply: ApplyFn
+    summary: str
+
+
+METHODS: dict[str, Method] = {}
+
+
+def register(name: str, config: type[MethodConfig]) -> Callable[[ApplyFn], ApplyFn]:
+    """Decorate a method's ``apply(model, cfg, placement)`` to make ``adapter=<name>`` select it."""
+
+    def decorator(apply: ApplyFn) -> ApplyFn:
+        summary = (apply.__doc__ or "").strip().splitlines()[0] if apply.__doc__ else name
+        METHODS[name] = Method(name, config, apply, summary)
+        return apply
+
+    return decorator
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise AdapterError(f"unknown adapter {name!r}. Choose one of: {', '.join(sorted(METHODS))}.")
+    return METHODS[name]
+
+
+def build_config(settings: Mapping[str, Any]) -> MethodConfig:
+    """Turn the ``adapter`` config group (a mapping with ``name``) into the method's dataclass."""
+    settings = dict(settings)
+    method = get_method(settings.get("name", ""))
+    fields = {f.name for f in dataclasses.fields(method.config)}
+    unknown = sorted(set(settings) - fields)
+    if unknown:
+        raise AdapterError(
+            f"adapter {method.name!r} has no setting(s) {unknown}. Valid settings: {sorted(fields)}."
+        )
+    return method.config(**settings)

@@ -1,0 +1,71 @@
+"""What every backbone family provides: a model, its tokenizer, where adapters go, loss and predictions."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from src.adapters import Placement
+from src.data import GlueTask
+
+
+class BackboneError(ValueError):
+    """A backbone that cannot be built as configured, with the fix in the message."""
+
+
+@dataclass
+class BackboneSettings:
+    """The ``backbone`` config group."""
+
+    name: str
+    family: str
+    pretrained: str
+    tokenizer: str | None = None
+    init: str = "pretrained"
+    config: dict[str, Any] | None = None
+    cache_dir: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.init not in ("pretrained", "random"):
+            raise BackboneError(f"backbone.init={self.init!r}: use 'pretrained' (load weights) or 'random' (same architecture, random weights).")
+
+
+class Backbone(nn.Module, ABC):
+    """A Hugging Face model wrapped with the few things that differ between families."""
+
+    family: ClassVar[str]
+    text_to_text: ClassVar[bool]
+    model_types: ClassVar[tuple[str, ...]]
+
+    def __init__(self, model: nn.Module, tokenizer, task: GlueTask) -> None:
+        super().__init__()
+        self.model = model
+        self.tokenizer = tokenizer
+        self.task = task
+
+    @classmethod
+    @abstractmethod
+    def build(cls, settings: BackboneSettings, task: GlueTask) -> Backbone: ...
+
+    @abstractmethod
+    def placement(self) -> Placement:
+        """Where adapters go in this model instance."""
+
+    @abstractmethod
+    def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    @abstractmethod
+    def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Class indices (or scores for regression), aligned with ``targets(batch)``."""
+
+    @abstractmethod
+    def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...
+
+    @abstractmethod
+    def dummy_inputs(self, batch_size: int, seq_len: int, device: torch.device) -> dict[str, torch.Tensor]:
+        """Random inputs for one forward pass (latency measurement)."""

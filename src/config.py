@@ -1,0 +1,31 @@
+"""OmegaConf resolvers the YAML files use; importing this module registers them."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+ROOT = Path(__file__).resolve().parent.parent
+CONF_DIR = ROOT / "conf"
+os.environ.setdefault("KRONLAB_ROOT", str(ROOT))
+
+
+def first_existing(*candidates: str) -> str | None:
+    """The first path that exists, else the last candidate if it is not a path (a hub id), else None."""
+    for candidate in candidates:
+        if candidate and Path(str(candidate)).expanduser().exists():
+            return str(candidate)
+    last = str(candidates[-1]) if candidates else ""
+    return last if last and not last.startswith(("/", ".", "~")) else None
+
+
+def _register(name: str, fn, **kwargs) -> None:
+    if not OmegaConf.has_resolver(name):
+        OmegaConf.register_new_resolver(name, fn, **kwargs)
+
+
+_register("first_existing", first_existing)
+_register("unique", lambda: uuid.uuid4().hex[:6], use_cache=True)

@@ -1,0 +1,118 @@
+"""The LightningModule: loss, metrics per eval set, AdamW over trainable parameters only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import lightning as L
+import torch
+from torch import nn
+from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
+
+from src.backbones import Backbone
+from src.metrics import build_metrics, finish
+
+STAGE_PREFIX = {"validation": "val", "test": "test"}
+NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+
+
+@dataclass
+class OptimSettings:
+    """The ``optim`` config group."""
+
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    warmup_steps: int = 0
+    warmup_ratio: float = 0.0
+    scheduler: str = "linear"
+
+    def __post_init__(self) -> None:
+        if self.scheduler not in ("linear", "constant"):
+            raise ValueError(f"optim.scheduler={self.scheduler!r}: use 'linear' or 'constant' (both with warm-up).")
+        if self.warmup_steps and self.warmup_ratio:
+            raise ValueError("set optim.warmup_steps or optim.warmup_ratio, not both.")
+
+
+class GlueModule(L.LightningModule):
+    def __init__(self, backbone: Backbone, optim: OptimSettings, eval_names: dict[str, list[str]]) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.optim = optim
+        self.eval_names = eval_names
+        self.metrics = nn.ModuleDict(
+            {
+                stage: nn.ModuleList(build_metrics(backbone.task) for _ in names)
+                for stage, names in eval_names.items()
+            }
+        )
+        self.last_metrics: dict[str, dict[str, float]] = {}
+        self.results_sections: dict[str, object] = {}  # callbacks add their sections to results.json here
+
+    @property
+    def task(self):
+        return self.backbone.task
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        loss = self.backbone.loss(batch)
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["input_ids"].shape[0])
+        return loss
+
+    def _eval_step(self, stage: str, batch: dict[str, torch.Tensor], dataloader_idx: int) -> None:
+        prefix = STAGE_PREFIX[stage]
+        suffix = self._suffix(stage, dataloader_idx)
+        loss = self.backbone.loss(batch)
+        self.log(f"{prefix}/loss{suffix}", loss, batch_size=batch["input_ids"].shape[0], add_dataloader_idx=False)
+        self.metrics[stage][dataloader_idx].update(self.backbone.predict(batch), self.backbone.targets(batch))
+
+    def _suffix(self, stage: str, dataloader_idx: int) -> str:
+        name = self.eval_names[stage][dataloader_idx]
+        return f"_{name}" if name else ""
+
+    def _eval_epoch_end(self, stage: str) -> None:
+        prefix = STAGE_PREFIX[stage]
+        results: dict[str, float] = {}
+        for idx, collection in enumerate(self.metrics[stage]):
+            if not any(metric.update_called for metric in collection.values()):
+                continue
+            for name, value in finish(self.task, collection.compute()).items():
+                results[f"{name}{self._suffix(stage, idx)}"] = value
+            collection.reset()
+        if not results:
+            return
+        primary = f"{self.task.metric_names[0]}{self._suffix(stage, 0)}"
+        others = {f"{prefix}/{k}": v for k, v in results.items() if k != primary}
+        others[f"{prefix}/primary"] = results[primary]
+        self.log_dict(others, add_dataloader_idx=False, sync_dist=True)
+        self.log(f"{prefix}/{primary}", results[primary], prog_bar=True, add_dataloader_idx=False, sync_dist=True)
+        self.last_metrics[stage] = results
+
+    def validation_step(self, batch, batch_idx, dataloader_idx: int = 0) -> None:
+        self._eval_step("validation", batch, dataloader_idx)
+
+    def test_step(self, batch, batch_idx, dataloader_idx: int = 0) -> None:
+        self._eval_step("test", batch, dataloader_idx)
+
+    def on_validation_epoch_end(self) -> None:
+        self._eval_epoch_end("validation")
+
+    def on_test_epoch_end(self) -> None:
+        self._eval_epoch_end("test")
+
+    def configure_optimizers(self):
+        trainable = [(n, p) for n, p in self.named_parameters() if p.requires_grad]
+        groups = [
+            {"params": [p for n, p in trainable if not n.endswith(NO_DECAY)], "weight_decay": self.optim.weight_decay},
+            {"params": [p for n, p in trainable if n.endswith(NO_DECAY)], "weight_decay": 0.0},
+        ]
+        optimizer = torch.optim.AdamW(
+            [g for g in groups if g["params"]], lr=self.optim.lr, betas=tuple(self.optim.betas), eps=self.optim.eps
+        )
+        total = int(self.trainer.estimated_stepping_batches)
+        warmup = self.optim.warmup_steps or int(self.optim.warmup_ratio * total)
+        if self.optim.scheduler == "linear":
+            scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
+        else:
+            scheduler = get_constant_schedule_with_warmup(optimizer, warmup)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}

@@ -1,0 +1,98 @@
+"""``python -m src.train adapter=krona task=rte``: compose, build, fit, test, write results.json."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import lightning as L
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from src import adapters
+from src.backbones import Backbone, BackboneSettings, build_backbone
+from src.config import CONF_DIR
+from src.data import GlueDataModule, get_task
+from src.module import GlueModule, OptimSettings
+from src.results import RESULTS_FILE, versions, write_json_atomic
+
+log = logging.getLogger(__name__)
+
+
+def build_model(cfg: DictConfig) -> Backbone:
+    """Backbone with the configured adapter installed and the right parameters trainable."""
+    task = get_task(cfg.task.name)
+    backbone = build_backbone(BackboneSettings(**OmegaConf.to_container(cfg.backbone, resolve=True)), task)
+    adapters.apply(backbone.model, OmegaConf.to_container(cfg.adapter, resolve=True), backbone.placement())
+    return backbone
+
+
+def build_datamodule(cfg: DictConfig, backbone: Backbone) -> GlueDataModule:
+    return GlueDataModule(
+        task=cfg.task.name,
+        tokenizer=backbone.tokenizer,
+        text_to_text=backbone.text_to_text,
+        **OmegaConf.to_container(cfg.data, resolve=True),
+    )
+
+
+def build_trainer(cfg: DictConfig, output_dir: Path) -> L.Trainer:
+    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
+    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    if "logger" not in trainer_cfg:
+        trainer_cfg["logger"] = instantiate(cfg.logger) if cfg.get("logger") else False
+    return instantiate(trainer_cfg, callbacks=callbacks, default_root_dir=str(output_dir))
+
+
+def best_checkpoint(trainer: L.Trainer) -> str | None:
+    path = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    return path or None
+
+
+def run(cfg: DictConfig) -> dict[str, Any]:
+    """One run: returns what it writes to ``<output_dir>/results.json``."""
+    started = time.perf_counter()
+    output_dir = Path(cfg.paths.output_dir)
+    L.seed_everything(cfg.seed, workers=True)
+    backbone = build_model(cfg)
+    results: dict[str, Any] = {
+        "params": adapters.count_parameters(backbone.model, backbone.placement()),
+        "config": OmegaConf.to_container(cfg, resolve=True),
+        "versions": versions(),
+        "metrics": {},
+    }
+    if cfg.train or cfg.test:
+        datamodule = build_datamodule(cfg, backbone)
+        module = GlueModule(
+            backbone,
+            OptimSettings(**OmegaConf.to_container(cfg.optim, resolve=True)),
+            {stage: datamodule.eval_split_names(stage) for stage in ("validation", "test")},
+        )
+        trainer = build_trainer(cfg, output_dir)
+        if cfg.train:
+            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        if cfg.test:
+            checkpoint = best_checkpoint(trainer) if cfg.train else None
+            trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint)
+            trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint)
+            results["best_checkpoint"] = checkpoint
+        results["metrics"] = dict(module.last_metrics)
+        results.update(module.results_sections)
+    results["wall_time_s"] = time.perf_counter() - started
+    write_json_atomic(output_dir / RESULTS_FILE, results)
+    log.info("results written to %s", output_dir / RESULTS_FILE)
+    return results
+
+
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
+def main(cfg: DictConfig) -> float | None:
+    results = run(cfg)
+    primary = results["metrics"].get("validation", {})
+    return next(iter(primary.values()), None)
+
+
+if __name__ == "__main__":
+    main()
