@@ -1,0 +1,16 @@
+"""GLUE for kronlab: the task table, local/hub readers, split protocols and the DataModule."""
+
+from .datamodule import GlueDataModule
+from .errors import DataError
+from .tasks import TASKS, GlueTask, get_task
+from .text_to_text import format_input, format_target
+
+__all__ = [
+    "TASKS",
+    "DataError",
+    "GlueDataModule",
+    "GlueTask",
+    "format_input",
+    "format_target",
+    "get_task",
+]

@@ -1,0 +1,151 @@
+"""The LightningDataModule: read a GLUE task, apply a split protocol, tokenise once, batch."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import datasets
+import lightning as L
+from torch.utils.data import DataLoader
+from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding, PreTrainedTokenizerBase
+
+from .encoding import TextToTextCollator, encode_for_encoder, encode_text_to_text
+from .readers import split_reader
+from .splits import Splits, eval_set_names, make_splits
+from .tasks import GlueTask, get_task
+
+EVAL_STAGES = ("validation", "test")
+
+
+class GlueDataModule(L.LightningDataModule):
+    """One GLUE task for an encoder classifier (`text_to_text=False`) or for T5 (`text_to_text=True`).
+
+    Encoder batches: input_ids, attention_mask, [token_type_ids], labels (long; float for STS-B).
+    T5 batches: input_ids, attention_mask, labels (target token ids, padded with -100),
+    label (class index, or float score for STS-B).
+    """
+
+    def __init__(
+        self,
+        task: str,
+        tokenizer: PreTrainedTokenizerBase,
+        text_to_text: bool = False,
+        glue_dir: str | os.PathLike | None = None,
+        source: str = "auto",
+        split_protocol: str = "glue",
+        split_seed: int = 42,
+        max_length: int = 128,
+        target_max_length: int = 8,
+        batch_size: int = 32,
+        eval_batch_size: int = 64,
+        num_workers: int = 0,
+        max_train_samples: int | None = None,
+        max_eval_samples: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["tokenizer"])
+        self.task: GlueTask = get_task(task)
+        self.tokenizer = tokenizer
+        self.read = split_reader(self.task, source, glue_dir)
+        self.data: Splits | None = None
+
+    @property
+    def num_labels(self) -> int:
+        return self.task.num_labels
+
+    @property
+    def is_regression(self) -> bool:
+        return self.task.is_regression
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return self.task.metric_names
+
+    @property
+    def verbalizers(self) -> list[str]:
+        return list(self.task.verbalizers)
+
+    def eval_split_names(self, stage: str) -> list[str]:
+        """Eval-set names of "validation" or "test", in dataloader order: [""] or ["matched", "mismatched"]."""
+        if stage not in EVAL_STAGES:
+            raise ValueError(f"stage must be one of {EVAL_STAGES}, got {stage!r}")
+        return eval_set_names(self.task, self.hparams.split_protocol)
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.data is not None:
+            return
+        splits = make_splits(self.task, self.hparams.split_protocol, self.read, self.hparams.split_seed)
+        # Under the glue protocol validation and test are the same datasets: prepare each one once.
+        prepare = functools.cache(self._prepare)
+        self.data = {
+            "train": prepare(splits["train"], self.hparams.max_train_samples),
+            **{
+                stage: {
+                    name: prepare(dataset, self.hparams.max_eval_samples)
+                    for name, dataset in splits[stage].items()
+                }
+                for stage in EVAL_STAGES
+            },
+        }
+
+    def _prepare(self, dataset: datasets.Dataset, max_samples: int | None) -> datasets.Dataset:
+        if max_samples is not None:
+            dataset = dataset.select(range(min(max_samples, len(dataset))))
+        if self.hparams.text_to_text:
+            encode = functools.partial(
+                encode_text_to_text,
+                task=self.task,
+                tokenizer=self.tokenizer,
+                max_length=self.hparams.max_length,
+                target_max_length=self.hparams.target_max_length,
+            )
+        else:
+            encode = functools.partial(
+                encode_for_encoder,
+                task=self.task,
+                tokenizer=self.tokenizer,
+                max_length=self.hparams.max_length,
+            )
+        return dataset.map(
+            encode,
+            batched=True,
+            remove_columns=list(self.task.text_fields),
+            desc=f"Tokenising {self.task.name}",
+        )
+
+    def collator(self) -> DataCollatorWithPadding | TextToTextCollator:
+        if self.hparams.text_to_text:
+            return TextToTextCollator(DataCollatorForSeq2Seq(self.tokenizer, label_pad_token_id=-100))
+        return DataCollatorWithPadding(self.tokenizer)
+
+    def _loader(self, dataset: datasets.Dataset, batch_size: int, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=self.hparams.num_workers,
+            collate_fn=self.collator(),
+        )
+
+    def _prepared(self) -> Splits:
+        if self.data is None:
+            raise RuntimeError("GlueDataModule.setup() must run before its dataloaders are requested.")
+        return self.data
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader(self._prepared()["train"], self.hparams.batch_size, shuffle=True)
+
+    def _eval_loaders(self, stage: str) -> DataLoader | list[DataLoader]:
+        eval_sets = self._prepared()[stage]
+        loaders = [
+            self._loader(eval_sets[name], self.hparams.eval_batch_size, shuffle=False)
+            for name in self.eval_split_names(stage)
+        ]
+        return loaders[0] if len(loaders) == 1 else loaders
+
+    def val_dataloader(self) -> DataLoader | list[DataLoader]:
+        return self._eval_loaders("validation")
+
+    def test_dataloader(self) -> DataLoader | list[DataLoader]:
+        return self._eval_loaders("test")
