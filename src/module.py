@@ -63,7 +63,9 @@ class GlueModule(L.LightningModule):
         prefix = STAGE_PREFIX[stage]
         suffix = self._suffix(stage, dataloader_idx)
         loss = self.backbone.loss(batch)
-        self.log(f"{prefix}/loss{suffix}", loss, batch_size=batch["input_ids"].shape[0], add_dataloader_idx=False)
+        self.log(
+            f"{prefix}/loss{suffix}", loss, batch_size=batch["input_ids"].shape[0], add_dataloader_idx=False, sync_dist=True
+        )
         self.metrics[stage][dataloader_idx].update(self.backbone.predict(batch), self.backbone.targets(batch))
 
     def _suffix(self, stage: str, dataloader_idx: int) -> str:
