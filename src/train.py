@@ -10,6 +10,7 @@ from typing import Any
 import hydra
 import lightning as L
 from hydra.utils import instantiate
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from src import adapters
@@ -82,7 +83,8 @@ def run(cfg: DictConfig) -> dict[str, Any]:
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
     results["wall_time_s"] = time.perf_counter() - started
-    write_json_atomic(output_dir / RESULTS_FILE, results)
+    if rank_zero_only.rank == 0:
+        write_json_atomic(output_dir / RESULTS_FILE, results)
     log.info("results written to %s", output_dir / RESULTS_FILE)
     return results
 
