@@ -11,14 +11,18 @@ import hydra
 import lightning as L
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
-from src import adapters
+from src import adapters, wandb_run
 from src.backbones import Backbone, BackboneSettings, build_backbone
+from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
+from src.errors import report_user_errors
 from src.module import GlueModule, OptimSettings
+from src.preflight import check_fits
 from src.results import RESULTS_FILE, versions, write_json_atomic
+from src.resumable import ResumableGlueDataModule
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,8 @@ def build_model(cfg: DictConfig) -> Backbone:
 
 
 def build_datamodule(cfg: DictConfig, backbone: Backbone) -> GlueDataModule:
-    return GlueDataModule(
+    return ResumableGlueDataModule(
+        order_seed=cfg.seed,
         task=cfg.task.name,
         tokenizer=backbone.tokenizer,
         text_to_text=backbone.text_to_text,
@@ -45,7 +50,9 @@ def build_trainer(cfg: DictConfig, output_dir: Path) -> L.Trainer:
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
     if "logger" not in trainer_cfg:
         trainer_cfg["logger"] = instantiate(cfg.logger) if cfg.get("logger") else False
-    return instantiate(trainer_cfg, callbacks=callbacks, default_root_dir=str(output_dir))
+    return instantiate(
+        trainer_cfg, callbacks=callbacks, default_root_dir=str(output_dir), plugins=[AtomicCheckpointIO()]
+    )
 
 
 def best_checkpoint(trainer: L.Trainer) -> str | None:
@@ -53,18 +60,34 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return path or None
 
 
+@wandb_run.tracked
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """One run: returns what it writes to ``<output_dir>/results.json``."""
+    """One run: returns what it writes to ``<output_dir>/results.json``.
+
+    A failed run still writes results.json, with ``error`` (type, message) beside whatever it had
+    measured (parameter counts at least, once the model was built), then re-raises.
+    """
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
+    results: dict[str, Any] = {"metrics": {}}
+    try:
+        fit_and_test(cfg, output_dir, results)
+    except BaseException as error:
+        results["error"] = {"type": type(error).__name__, "message": str(error)}
+        write_results(output_dir, results, started)
+        raise
+    write_results(output_dir, results, started)
+    return results
+
+
+def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> None:
+    """Build, train and test, filling ``results`` as each measurement becomes available."""
+    results["config"] = OmegaConf.to_container(cfg, resolve=True)
+    results["versions"] = versions()
     L.seed_everything(cfg.seed, workers=True)
     backbone = build_model(cfg)
-    results: dict[str, Any] = {
-        "params": adapters.count_parameters(backbone.model, backbone.placement()),
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "versions": versions(),
-        "metrics": {},
-    }
+    results["params"] = adapters.count_parameters(backbone.model, backbone.placement())
+    check_fits(backbone, results["config"]["data"])
     if cfg.train or cfg.test:
         datamodule = build_datamodule(cfg, backbone)
         module = GlueModule(
@@ -82,16 +105,33 @@ def run(cfg: DictConfig) -> dict[str, Any]:
             results["best_checkpoint"] = checkpoint
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
+    wandb_run.log_adapter(backbone.model, output_dir)
+
+
+def write_results(output_dir: Path, results: dict[str, Any], started: float) -> None:
     results["wall_time_s"] = time.perf_counter() - started
     if rank_zero_only.rank == 0:
         write_json_atomic(output_dir / RESULTS_FILE, results)
     log.info("results written to %s", output_dir / RESULTS_FILE)
-    return results
+
+
+def resume_point(cfg: DictConfig) -> str | None:
+    """``ckpt_path`` as given, else ``last`` when the run directory already holds a last checkpoint."""
+    if cfg.get("ckpt_path") or not cfg.train:
+        return cfg.get("ckpt_path")
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    if last.exists():
+        log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", last)
+        return "last"
+    return None
 
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
-    results = run(cfg)
+    with open_dict(cfg):
+        cfg.ckpt_path = resume_point(cfg)
+    with report_user_errors():
+        results = run(cfg)
     primary = results["metrics"].get("validation", {})
     return next(iter(primary.values()), None)
 
