@@ -75,6 +75,8 @@ class Adapter(nn.Module):
                 f"refusing to merge {self.method} into {getattr(self, '_host_name', '?')}: "
                 "its update holds NaN or Inf; the weights are left unmerged."
             )
+        # (W + d) - d is not W in floating point: keep W so unmerge restores it bit for bit.
+        self._unmerged_weight = weight.detach().clone()
         weight.add_(delta)
         self.merged = True
 
@@ -82,9 +84,12 @@ class Adapter(nn.Module):
     def unmerge(self) -> None:
         if not self.merged:
             return
-        weight = self.host_weight()
-        weight.sub_(self.delta_weight().to(weight.dtype))
+        self.host_weight().copy_(self.__dict__.pop("_unmerged_weight"))
         self.merged = False
+
+    def owned_parameters(self) -> list[nn.Parameter]:
+        """The parameters this adapter trains; adapters that wrap another library's layers override this."""
+        return list(self.parameters())
 
 
 def first_input(args: tuple, kwargs: dict) -> torch.Tensor:

@@ -50,11 +50,9 @@ def norm_parameter_names(model: nn.Module, placement: Placement) -> set[str]:
 
 
 def adapter_parameter_names(model: nn.Module) -> set[str]:
-    names: set[str] = set()
-    for module_name, module in model.named_modules():
-        if isinstance(module, Adapter):
-            names.update(f"{module_name}.{p}" for p, _ in module.named_parameters())
-    return names
+    """Names of the parameters the adapters own (a parameter shared by several adapters counts once)."""
+    owned = {id(p) for adapter in adapters_of(model) for p in adapter.owned_parameters()}
+    return {name for name, param in model.named_parameters() if id(param) in owned}
 
 
 def mark_trainable(model: nn.Module, cfg: MethodConfig, placement: Placement) -> None:
@@ -161,8 +159,11 @@ def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
     backbone = total - adapter - head
     by_method: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
+    counted: set[int] = set()
     for module in adapters_of(model):
-        n = sum(p.numel() for p in module.parameters(recurse=False))
+        own = [p for p in module.owned_parameters() if id(p) not in counted]
+        counted.update(id(p) for p in own)
+        n = sum(p.numel() for p in own)
         by_method[module.method] += n
         by_type[type(module).__name__] += n
     return {

@@ -20,17 +20,25 @@ def factorised_cost(a_shape, b_shape) -> tuple[int, int]:
 
 
 def kron_matmul(x: torch.Tensor, A: torch.Tensor, B: torch.Tensor, scale: float = 1.0) -> torch.Tensor:
-    """Compute ``x @ (scale * kron(A, B)).T`` for x of shape (..., a2*b2), in the cheaper contraction order."""
+    """Compute ``x @ (scale * kron(A, B)).T`` for x of shape (..., a2*b2), in the cheaper contraction order.
+
+    Each factor is applied as ONE large 2-D GEMM over all tokens (the factor's contracted axis moved
+    last by a transpose copy), never as a batch of tiny per-token matmuls: on CPU the batched form
+    is 1.5-3x slower for lopsided shapes such as (384,2)/(2,384) (bench/kernels.py measures it).
+    """
     (a1, a2), (b1, b2) = A.shape, B.shape
     lead = x.shape[:-1]
     X = x.reshape(-1, a2, b2)
+    n = X.shape[0]
     b_first, a_first = factorised_cost((a1, a2), (b1, b2))
     if b_first <= a_first:
-        # (N*a2, b2) @ (b2, b1) is one large GEMM; then A contracts the a2 axis.
-        y = torch.matmul(A, (X.reshape(-1, b2) @ B.T).reshape(-1, a2, b1))
+        T = (X.reshape(n * a2, b2) @ B.T).reshape(n, a2, b1)  # B contracts b2
+        T = T.transpose(1, 2).reshape(n * b1, a2) @ A.T  # A contracts a2: (n*b1, a1)
+        y = T.reshape(n, b1, a1).transpose(1, 2)
     else:
-        # A contracts the a2 axis first, then one large GEMM with B.
-        y = (torch.matmul(A, X).reshape(-1, b2) @ B.T).reshape(-1, a1, b1)
+        T = X.transpose(1, 2).reshape(n * b2, a2) @ A.T  # A contracts a2: (n*b2, a1)
+        T = T.reshape(n, b2, a1).transpose(1, 2).reshape(n * a1, b2)
+        y = T @ B.T  # B contracts b2: (n*a1, b1)
     y = y.reshape(*lead, a1 * b1)
     return y * scale if scale != 1.0 else y
 
@@ -62,8 +70,26 @@ def describe_valid_shapes(d_out: int, d_in: int, limit: int = 40) -> str:
 
 
 def balanced_factor_shapes(d_out: int, d_in: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The valid shapes with the fewest parameters (ties: the taller A), e.g. (32,24)/(24,32) for 768 x 768."""
+    """The valid shapes with the fewest parameters (ties: the highest possible rank, then the taller A),
+    e.g. (32,24)/(24,32) for 768 x 768, not the rank-1 (768,1)/(1,768) that has the same count."""
     return min(
         valid_factor_shapes(d_out, d_in),
-        key=lambda ab: (ab[0][0] * ab[0][1] + ab[1][0] * ab[1][1], -ab[0][0], ab[0][1]),
+        key=lambda ab: (factor_parameter_count(*ab), -max_kron_rank(*ab), -ab[0][0]),
+    )
+
+
+def factor_parameter_count(a_shape, b_shape) -> int:
+    return a_shape[0] * a_shape[1] + b_shape[0] * b_shape[1]
+
+
+def max_kron_rank(a_shape, b_shape) -> int:
+    """The highest rank kron(A, B) can reach: rank(A) * rank(B) <= min(a1, a2) * min(b1, b2)."""
+    return min(a_shape) * min(b_shape)
+
+
+def shapes_closest_to_budget(d_out: int, d_in: int, budget: int) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The valid shapes whose a1*a2 + b1*b2 is closest to ``budget`` (ties: the taller A)."""
+    return min(
+        valid_factor_shapes(d_out, d_in),
+        key=lambda ab: (abs(factor_parameter_count(*ab) - budget), -max_kron_rank(*ab), -ab[0][0]),
     )

@@ -9,7 +9,13 @@ import torch
 from torch import nn
 
 from .base import Adapter, AdapterError
-from .kron import balanced_factor_shapes, describe_valid_shapes, kron_dense, kron_matmul
+from .kron import (
+    balanced_factor_shapes,
+    describe_valid_shapes,
+    kron_dense,
+    kron_matmul,
+    shapes_closest_to_budget,
+)
 from .placement import Placement, wrap_linears
 from .registry import MethodConfig, register
 
@@ -32,12 +38,36 @@ def check_factor_shapes(a_shape, b_shape, d_out: int, d_in: int, where: str) -> 
         )
 
 
-def resolve_factor_shapes(a_shape, b_shape, linear: nn.Linear, name: str):
-    """The configured shapes, checked against the layer; None means the most balanced valid shapes."""
-    if a_shape is None:
-        return balanced_factor_shapes(linear.out_features, linear.in_features)
-    check_factor_shapes(a_shape, b_shape, linear.out_features, linear.in_features, name)
+AUTO = "auto"
+
+
+def resolve_factor_shapes(a_shape, b_shape, d_out: int, d_in: int, where: str, budget: int | None = None):
+    """The configured shapes checked against a d_out x d_in layer. ``auto`` (or None): the valid shapes
+    whose parameter count is closest to ``budget``, or the most balanced ones when there is no budget."""
+    if a_shape in (None, AUTO):
+        if budget is None:
+            return balanced_factor_shapes(d_out, d_in)
+        return shapes_closest_to_budget(d_out, d_in, budget)
+    check_factor_shapes(a_shape, b_shape, d_out, d_in, where)
     return tuple(a_shape), tuple(b_shape)
+
+
+def validate_factor_settings(a_shape, b_shape, budget: int | None) -> None:
+    """Shared by every Kronecker method's config: both shapes given, or both auto; a positive budget."""
+    if (a_shape in (None, AUTO)) != (b_shape in (None, AUTO)):
+        raise AdapterError(
+            "set both adapter.a_shape and adapter.b_shape (like [32,24] and [24,32]), or both to auto "
+            "(auto: the valid shapes closest to adapter.budget, or the most balanced ones when budget is null)."
+        )
+    for key, value in (("a_shape", a_shape), ("b_shape", b_shape)):
+        if isinstance(value, str) and value != AUTO:
+            raise AdapterError(f"adapter.{key}={value!r}: use auto or two positive integers like [32, 24].")
+        if value not in (None, AUTO) and (len(value) != 2 or any(int(v) < 1 for v in value)):
+            raise AdapterError(f"adapter.{key} must be two positive integers like [32, 24], got {value!r}.")
+    if budget is not None and budget < 1:
+        raise AdapterError(f"adapter.budget={budget}: give a positive number of parameters per layer, or null.")
+    if budget is not None and a_shape not in (None, AUTO):
+        raise AdapterError("adapter.budget only applies with a_shape=auto and b_shape=auto; drop one of them.")
 
 
 class KronA(Adapter):
@@ -64,20 +94,16 @@ class KronA(Adapter):
 @dataclass
 class KronAConfig(MethodConfig):
     targets: list[str] | str | None = None
-    a_shape: list[int] | None = None
-    b_shape: list[int] | None = None
+    a_shape: list[int] | str | None = AUTO
+    b_shape: list[int] | str | None = AUTO
+    budget: int | None = None
     scale: float = 1.0
     init: str = "a_kaiming"
 
     def validate(self) -> None:
         if self.init not in INITS:
             raise AdapterError(f"adapter.init={self.init!r} is not one of {INITS} (which factor is Kaiming; the other is zero).")
-        if (self.a_shape is None) != (self.b_shape is None):
-            raise AdapterError("set both adapter.a_shape and adapter.b_shape, or neither (null: the most balanced valid shapes).")
-        for key in ("a_shape", "b_shape"):
-            value = getattr(self, key)
-            if value is not None and (len(value) != 2 or any(int(v) < 1 for v in value)):
-                raise AdapterError(f"adapter.{key} must be two positive integers like [32, 24], got {value!r}.")
+        validate_factor_settings(self.a_shape, self.b_shape, self.budget)
 
 
 @register("krona", KronAConfig)
@@ -85,7 +111,9 @@ def apply(model: nn.Module, cfg: KronAConfig, placement: Placement) -> list[Adap
     """KronA: Kronecker update parallel to chosen weight matrices (query/value by default); mergeable."""
 
     def build(name: str, linear: nn.Linear) -> KronA:
-        a_shape, b_shape = resolve_factor_shapes(cfg.a_shape, cfg.b_shape, linear, name)
+        a_shape, b_shape = resolve_factor_shapes(
+            cfg.a_shape, cfg.b_shape, linear.out_features, linear.in_features, name, cfg.budget
+        )
         return KronA(a_shape, b_shape, cfg.scale, cfg.init)
 
     return wrap_linears(model, placement, cfg.targets, build)

@@ -1,0 +1,119 @@
+"""KronA^B: a Kronecker module parallel to each FFN block, ``y = FFN(x) + s * x kron(A, B)^T + bias``
+(SPEC §2). Not mergeable: it reads the block's input and writes its output. KronA^B_res (krona_res.py)
+adds a learnable scaled residual ``s_res * x``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._blocks import activation, block_sites, check_activation, check_placement
+from .base import Adapter, AdapterError
+from .kron import kron_matmul
+from .krona import AUTO, INITS, kaiming_, resolve_factor_shapes, validate_factor_settings
+from .placement import Placement, install_parallel
+from .registry import MethodConfig, register
+
+RESIDUALS = ("scalar", "sigres")
+
+
+class KronABlock(Adapter):
+    """``s * x kron(A, B)^T`` with optional biases, a nonlinearity between the factor products and a residual."""
+
+    method = "krona_b"
+    mergeable = False
+
+    def __init__(
+        self,
+        a_shape: tuple[int, int],
+        b_shape: tuple[int, int],
+        scale: float,
+        biases: int = 1,
+        activation_name: str | None = None,
+        init: str = "a_kaiming",
+        residual: str | None = None,
+        residual_init: float = 1.0,
+    ) -> None:
+        super().__init__()
+        (a1, a2), (b1, b2) = a_shape, b_shape
+        self.scale = scale
+        self.A = nn.Parameter(torch.zeros(a1, a2))
+        self.B = nn.Parameter(torch.zeros(b1, b2))
+        kaiming_(self.A if init == "a_kaiming" else self.B)
+        self.act = activation(activation_name)
+        self.separate_products = activation_name is not None or biases == 2
+        self.inner_bias = nn.Parameter(torch.zeros(a2, b1)) if biases == 2 else None
+        self.bias = nn.Parameter(torch.zeros(a1 * b1)) if biases >= 1 else None
+        self.residual = residual
+        if residual is not None:
+            if a1 * b1 != a2 * b2:
+                raise AdapterError(f"a residual needs d_in == d_out, but the factors give {a1 * b1}x{a2 * b2}.")
+            self.residual_scale = nn.Parameter(torch.tensor(float(residual_init)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.separate_products:
+            y = self._two_products(x)
+        else:
+            y = kron_matmul(x, self.A, self.B, self.scale)
+        if self.bias is not None:
+            y = y + self.bias
+        if self.residual is not None:
+            s_res = torch.sigmoid(self.residual_scale) if self.residual == "sigres" else self.residual_scale
+            y = y + s_res * x
+        return y
+
+    def _two_products(self, x: torch.Tensor) -> torch.Tensor:
+        """X -> X B^T (+ inner bias) -> act -> A (.): a nonlinearity forbids fusing the two contractions."""
+        (a1, a2), (b1, b2) = self.A.shape, self.B.shape
+        inner = x.reshape(-1, a2, b2) @ self.B.T
+        if self.inner_bias is not None:
+            inner = inner + self.inner_bias
+        y = torch.matmul(self.A, self.act(inner)).reshape(*x.shape[:-1], a1 * b1)
+        return y * self.scale
+
+    def extra_repr(self) -> str:
+        return f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}, residual={self.residual}"
+
+
+@dataclass
+class KronABConfig(MethodConfig):
+    a_shape: list[int] | str | None = AUTO
+    b_shape: list[int] | str | None = AUTO
+    budget: int | None = None
+    scale: float = 4.0
+    biases: int = 1
+    activation: str | None = None
+    placement: str = "ffn"
+    init: str = "a_kaiming"
+
+    def validate(self) -> None:
+        validate_factor_settings(self.a_shape, self.b_shape, self.budget)
+        if self.biases not in (0, 1, 2):
+            raise AdapterError(f"adapter.biases={self.biases}: use 0, 1 (after the second product) or 2 (also after the first).")
+        if self.init not in INITS:
+            raise AdapterError(f"adapter.init={self.init!r} is not one of {INITS}.")
+        check_activation(self.activation)
+        check_placement(self.placement)
+
+    def residual_settings(self) -> tuple[str | None, float]:
+        return None, 1.0
+
+
+def install_blocks(
+    model: nn.Module, cfg: KronABConfig, placement: Placement, block_type: type[KronABlock] = KronABlock
+) -> list[Adapter]:
+    residual, residual_init = cfg.residual_settings()
+    adapters = []
+    for site in block_sites(placement, cfg.placement):
+        a_shape, b_shape = resolve_factor_shapes(cfg.a_shape, cfg.b_shape, site.width, site.width, site.writes, cfg.budget)
+        block = block_type(a_shape, b_shape, cfg.scale, cfg.biases, cfg.activation, cfg.init, residual, residual_init)
+        adapters.append(install_parallel(model, site, block))
+    return adapters
+
+
+@register("krona_b", KronABConfig)
+def apply(model: nn.Module, cfg: KronABConfig, placement: Placement) -> list[Adapter]:
+    """KronA^B: s * kron(A, B) parallel to each FFN block (optionally attention too), with a bias; not mergeable."""
+    return install_blocks(model, cfg, placement)

@@ -1,0 +1,142 @@
+"""Prefix tuning (Li & Liang): trainable key/value prefixes for every self-attention layer, produced by a
+reparameterising MLP (embedding -> Linear -> tanh -> Linear) per layer.
+
+How it hooks in: transformers routes attention through ``AttentionInterface``. Each prefixed attention
+module gets its own copy of the config naming our registered attention function, which prepends the
+prefix to the keys and values, widens the mask (and T5's position bias) by the prefix length, and calls
+the module's original eager or sdpa attention. Works for BERT/RoBERTa self-attention and T5 encoder and
+decoder self-attention (also with the generation cache); cross-attention is not prefixed. Other attention
+implementations (flash, flex) are refused with an error.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import AttentionInterface
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+
+from .base import Adapter, AdapterError, attach_host
+from .placement import Placement
+from .registry import MethodConfig, register
+
+ATTENTION_NAME = "kronlab_prefix"
+SUPPORTED = ("eager", "sdpa")
+
+
+class Prefix(Adapter):
+    method = "prefix"
+    mergeable = False
+
+    def __init__(self, hidden: int, kv_width: int, num_heads: int, length: int, reparam_hidden: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.embedding = nn.Parameter(torch.randn(length, hidden))
+        self.mlp = nn.Sequential(nn.Linear(hidden, reparam_hidden), nn.Tanh(), nn.Linear(reparam_hidden, 2 * kv_width))
+
+    def forward(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keys and values of shape (batch, heads, prefix length, head dim)."""
+        length = self.embedding.shape[0]
+        kv = self.mlp(self.embedding).view(length, 2, self.num_heads, -1).permute(1, 2, 0, 3)
+        return kv[0].expand(batch_size, -1, -1, -1), kv[1].expand(batch_size, -1, -1, -1)
+
+
+def widen_mask(mask: torch.Tensor | None, length: int, causal: bool, query: torch.Tensor, key: torch.Tensor):
+    """The attention mask with ``length`` always-visible prefix columns in front."""
+    if mask is None:
+        if not causal or query.shape[2] == 1:
+            return None
+        q_len, k_len = query.shape[2], key.shape[2]
+        hidden = torch.ones(q_len, k_len, dtype=torch.bool, device=query.device).triu(k_len - q_len + 1)
+        mask = torch.zeros(1, 1, q_len, k_len, dtype=query.dtype, device=query.device)
+        mask = mask.masked_fill(hidden, torch.finfo(query.dtype).min)
+    visible = torch.ones if mask.dtype == torch.bool else torch.zeros
+    return torch.cat([visible(*mask.shape[:-1], length, dtype=mask.dtype, device=mask.device), mask], dim=-1)
+
+
+def prefixed_attention(module: nn.Module, query, key, value, attention_mask, **kwargs):
+    prefix: Prefix = module.prefix
+    if not prefix.active:
+        return prefix.inner_attention(module, query, key, value, attention_mask, **kwargs)
+    keys, values = prefix(query.shape[0])
+    length = keys.shape[2]
+    causal = bool(getattr(module, "is_causal", False))
+    attention_mask = widen_mask(attention_mask, length, causal, query, key)
+    bias = kwargs.get("position_bias")
+    if bias is not None:  # T5: the relative position bias does not apply to prefix positions
+        kwargs["position_bias"] = torch.cat([bias.new_zeros(*bias.shape[:-1], length), bias], dim=-1)
+    kwargs["is_causal"] = False  # the mask above carries causality; sdpa's flag would misalign with the prefix
+    key = torch.cat([keys.to(key.dtype), key], dim=2)
+    value = torch.cat([values.to(value.dtype), value], dim=2)
+    return prefix.inner_attention(module, query, key, value, attention_mask, **kwargs)
+
+
+AttentionInterface.register(ATTENTION_NAME, prefixed_attention)
+
+
+def original_attention(attention: nn.Module, where: str) -> Callable:
+    name = attention.config._attn_implementation
+    if name == ATTENTION_NAME:
+        raise AdapterError(f"{where} already has a prefix: apply prefix tuning once per model.")
+    if name not in SUPPORTED:
+        raise AdapterError(
+            f"prefix tuning supports attn_implementation {SUPPORTED}, but {where} uses {name!r}; "
+            "load the backbone with attn_implementation='sdpa' or 'eager'."
+        )
+    if name == "eager":
+        return importlib.import_module(type(attention).__module__).eager_attention_forward
+    return ALL_ATTENTION_FUNCTIONS[name]
+
+
+def key_width(attention: nn.Module, where: str) -> int:
+    for child_name in ("key", "k"):
+        child = getattr(attention, child_name, None)
+        if isinstance(child, nn.Linear):
+            return child.out_features
+    raise AdapterError(f"{where} has no key projection named 'key' or 'k': prefix tuning cannot size its prefixes.")
+
+
+@dataclass
+class PrefixConfig(MethodConfig):
+    length: int = 10
+    reparam_hidden: int | None = None
+
+    def validate(self) -> None:
+        if self.length < 1:
+            raise AdapterError(f"adapter.length={self.length}: the prefix needs at least one position.")
+        if self.reparam_hidden is not None and self.reparam_hidden < 1:
+            raise AdapterError(f"adapter.reparam_hidden={self.reparam_hidden}: give a positive size, or null for the hidden size.")
+
+
+@register("prefix", PrefixConfig)
+def apply(model: nn.Module, cfg: PrefixConfig, placement: Placement) -> list[Adapter]:
+    """Prefix tuning: key/value prefixes per self-attention layer through a reparameterising MLP; not mergeable."""
+    paths = placement.extra.get("self_attention")
+    if not paths or "num_heads" not in placement.extra:
+        raise AdapterError(
+            f"the {placement.family} backbone does not list its self-attention modules and num_heads in "
+            "Placement.extra; add them to the backbone family's placement() to use prefix tuning."
+        )
+    adapters = []
+    for path in paths:
+        attention = model.get_submodule(path)
+        inner = original_attention(attention, path)
+        prefix = Prefix(
+            placement.hidden_size,
+            key_width(attention, path),
+            placement.extra["num_heads"],
+            cfg.length,
+            cfg.reparam_hidden or placement.hidden_size,
+        )
+        prefix.inner_attention = inner
+        attention.config = copy.copy(attention.config)
+        attention.config._attn_implementation = ATTENTION_NAME
+        attention.add_module(prefix.method, prefix)
+        attach_host(prefix, attention, path)
+        adapters.append(prefix)
+    return adapters
