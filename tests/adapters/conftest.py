@@ -11,7 +11,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from src.adapters import Placement, apply
+from src.adapters import Placement, adapters_of, apply
 from src.config import CONF_DIR
 from src.train import build_model
 from tests.conftest import compose_config
@@ -26,8 +26,18 @@ def method_settings(method: str, **overrides) -> dict:
 
 
 def backbone_for(family: str):
-    cfg = compose_config([f"backbone={FAMILIES[family]}", "adapter=full", "task=rte"])
+    # a 1,000-token vocabulary (the batches use ids below 1,000) keeps copies and checkpoints small
+    cfg = compose_config([f"backbone={FAMILIES[family]}", "backbone.config.vocab_size=1000", "adapter=full", "task=rte"])
     return build_model(cfg)
+
+
+@pytest.fixture(autouse=True, scope="package")
+def one_thread():
+    """Tiny matrices gain nothing from threads, and on a shared 2-core machine threads wait on each other."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="session")
@@ -70,9 +80,11 @@ def adapted(tiny_backbones) -> Callable[..., tuple[nn.Module, nn.Module, Placeme
 
 
 @torch.no_grad()
-def perturb(model: nn.Module, seed: int = 3, std: float = 0.05) -> None:
-    """Give every trainable parameter non-zero values, so zero-initialised updates stop hiding bugs."""
+def perturb(model: nn.Module, seed: int = 3, std: float = 0.05, adapters_only: bool = False) -> None:
+    """Give trainable parameters (or only the adapters' own) non-zero values, so zero-initialised updates
+    stop hiding bugs."""
     generator = torch.Generator().manual_seed(seed)
+    owned = {id(p) for a in adapters_of(model) for p in a.owned_parameters()}
     for param in model.parameters():
-        if param.requires_grad:
+        if param.requires_grad and (id(param) in owned or not adapters_only):
             param.add_(torch.randn(param.shape, generator=generator) * std)
