@@ -1,0 +1,53 @@
+"""What every kronlab callback shares: a switch, and one section of results.json that is also logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from numbers import Number
+from typing import Any, ClassVar
+
+import lightning as L
+from lightning.pytorch.loggers import Logger
+
+from src.backbones import Backbone
+
+
+class SectionCallback(L.Callback):
+    """Writes ``results.json[section]`` through ``pl_module.results_sections`` and logs its numbers."""
+
+    section: ClassVar[str]
+
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+
+    def publish(self, trainer: L.Trainer, pl_module: L.LightningModule, section: dict[str, Any]) -> None:
+        pl_module.results_sections[self.section] = section
+        self.log_section(trainer.loggers, section, step=trainer.global_step)
+
+    def log_section(self, loggers: Iterable[Logger], section: Mapping[str, Any], step: int) -> None:
+        log_metrics(loggers, self.section, section, step)
+
+
+class StandaloneMeasure(SectionCallback):
+    """A callback whose measurement also runs on a built model without any Trainer (``train=false test=false``)."""
+
+    def measure(self, backbone: Backbone) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+def numbers_of(section: Mapping[str, Any], prefix: str) -> dict[str, float]:
+    """The numeric leaves of a section, flattened to ``prefix/key/subkey`` (lists and strings are left out)."""
+    flat: dict[str, float] = {}
+    for key, value in section.items():
+        name = f"{prefix}/{key}"
+        if isinstance(value, Mapping):
+            flat.update(numbers_of(value, name))
+        elif isinstance(value, Number):
+            flat[name] = float(value)
+    return flat
+
+
+def log_metrics(loggers: Iterable[Logger], prefix: str, section: Mapping[str, Any], step: int) -> None:
+    metrics = numbers_of(section, prefix)
+    for logger in loggers:
+        logger.log_metrics(metrics, step=step)
