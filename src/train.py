@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import adapters, wandb_run
 from src.backbones import Backbone, BackboneSettings, build_backbone
+from src.callbacks import standalone_sections
 from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
@@ -105,6 +106,8 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
             results["best_checkpoint"] = checkpoint
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
+    else:  # no Trainer: the callbacks that can measure a bare model (parameter count, latency) still run
+        results.update(standalone_sections(cfg, backbone))
     wandb_run.log_adapter(backbone.model, output_dir)
 
 
