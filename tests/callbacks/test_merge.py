@@ -1,0 +1,99 @@
+"""The merge callback: merged before the test (after the best checkpoint is restored), outputs checked,
+the merged model counted, non-mergeable methods reported, and everything unmerged afterwards."""
+
+from __future__ import annotations
+
+import lightning as L
+import pytest
+import torch
+
+from src.adapters import AdapterError, adapters_of
+from src.adapters.krona import KronA
+from src.callbacks import MergeCallback, MergeMismatchError
+from src.module import GlueModule, OptimSettings
+from src.train import build_datamodule, build_model
+from tests.conftest import QUICK
+
+TRAINED = ("optim.lr=0.05",)  # one large step, so the adapters change the outputs measurably
+
+
+@pytest.mark.parametrize("method", ["krona", "lora"])
+def test_merging_a_trained_adapter_leaves_predictions_unchanged(quick_run, method):
+    results, _ = quick_run("backbone=tiny_bert", f"adapter={method}", *TRAINED, "callbacks.latency.enabled=false")
+    merge = results["merge"]
+    assert merge["status"] == "merged" and merge["not_mergeable"] == []
+    assert merge["merged_adapters"] == 4  # query and value in 2 layers
+    assert merge["max_abs_diff"] <= merge["tolerance"]
+    assert merge["adapter_effect_max_abs"] > 100 * max(merge["max_abs_diff"], 1e-7)  # the check compared something
+    assert merge["predictions_agree"]
+    params = results["params"]
+    assert merge["merged_params"] == merge["stripped_params"] == params["total"] - params["adapter"]
+    assert merge["stripped_max_abs_diff"] <= merge["tolerance"]
+    assert merge["merged_params_equal_backbone"]
+
+
+def test_test_metrics_agree_with_and_without_merging(quick_run):
+    common = ("backbone=tiny_bert", "adapter=krona", *TRAINED, "callbacks.latency.enabled=false")
+    merged, _ = quick_run(*common)
+    unmerged, _ = quick_run(*common, "callbacks.merge.enabled=false")
+    assert "merge" not in unmerged
+    assert merged["metrics"]["test"] == unmerged["metrics"]["test"]
+    assert merged["metrics"]["validation"] == unmerged["metrics"]["validation"]
+
+
+def test_non_mergeable_method_is_reported(quick_run):
+    results, _ = quick_run("backbone=tiny_bert", "adapter=krona_b", "callbacks.latency.enabled=false")
+    merge = results["merge"]
+    assert merge["status"] == "not_mergeable"
+    assert merge["not_mergeable"] == ["krona_b"]
+    assert merge["merged_adapters"] == 0
+    assert merge["merged_params"] == results["params"]["total"]
+    assert "stripped_params" not in merge
+
+
+def _trainer_and_module(make_config, callback: MergeCallback) -> tuple[L.Trainer, GlueModule, object]:
+    cfg = make_config(*QUICK, "backbone=tiny_bert", "adapter=krona")
+    backbone = build_model(cfg)
+    datamodule = build_datamodule(cfg, backbone)
+    module = GlueModule(backbone, OptimSettings(), {"validation": [""], "test": [""]})
+    trainer = L.Trainer(
+        callbacks=[callback], logger=False, enable_checkpointing=False, enable_progress_bar=False,
+        enable_model_summary=False, limit_test_batches=1,
+    )  # fmt: skip
+    for adapter in adapters_of(backbone.model):
+        torch.nn.init.normal_(adapter.B)  # a non-zero update without training
+    return trainer, module, datamodule
+
+
+def test_adapters_are_unmerged_after_the_test_and_saved_when_asked(make_config, tmp_path):
+    callback = MergeCallback(save=True, save_dir=str(tmp_path / "merged"))
+    trainer, module, datamodule = _trainer_and_module(make_config, callback)
+    weights = {n: p.detach().clone() for n, p in module.backbone.model.named_parameters()}
+    trainer.test(module, datamodule=datamodule)
+    assert module.results_sections["merge"]["status"] == "merged"
+    assert not any(a.merged for a in adapters_of(module.backbone.model))
+    for name, param in module.backbone.model.named_parameters():
+        torch.testing.assert_close(param, weights[name])
+    assert (tmp_path / "merged" / "adapter" / "adapter.safetensors").exists()
+    saved = type(module.backbone.model).from_pretrained(tmp_path / "merged" / "model")
+    assert sum(p.numel() for p in saved.parameters()) == module.results_sections["merge"]["merged_params"]
+
+
+def test_a_merge_that_changes_outputs_fails_loudly_and_unmerges(make_config, monkeypatch):
+    real_delta = KronA.delta_weight
+    monkeypatch.setattr(KronA, "delta_weight", lambda self: 2 * real_delta(self))  # merge() != forward
+    trainer, module, datamodule = _trainer_and_module(make_config, MergeCallback(tolerance=1e-4))
+    weights = {n: p.detach().clone() for n, p in module.backbone.model.named_parameters()}
+    with pytest.raises(MergeMismatchError, match="tolerance"):
+        trainer.test(module, datamodule=datamodule)
+    assert not any(a.merged for a in adapters_of(module.backbone.model))
+    for name, param in module.backbone.model.named_parameters():
+        torch.testing.assert_close(param, weights[name])
+
+
+def test_saving_a_checkpoint_while_merged_is_refused(make_config):
+    callback = MergeCallback()
+    trainer, module, _ = _trainer_and_module(make_config, callback)
+    adapters_of(module.backbone.model)[0].merge()
+    with pytest.raises(AdapterError, match="twice"):
+        callback.on_save_checkpoint(trainer, module, {})
