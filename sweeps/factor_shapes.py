@@ -26,10 +26,16 @@ def parameters(pair: tuple[Shape, Shape]) -> int:
     return a1 * a2 + b1 * b2
 
 
+def imbalance(pair: tuple[Shape, Shape]) -> int:
+    """How far the factors are from square: ties in parameter count go to the most balanced first."""
+    (a1, a2), (b1, b2) = pair
+    return abs(a1 - a2) + abs(b1 - b2)
+
+
 def factor_shapes(
     d_out: int, d_in: int, square: bool = False, min_side: int = 1, limit: int | None = None
 ) -> list[tuple[Shape, Shape]]:
-    """Valid (A, B) for a d_out x d_in layer, fewest parameters first; ``square``: B must be A reversed."""
+    """Valid (A, B) for a d_out x d_in layer, fewest parameters (then most balanced) first; ``square``: B = A reversed."""
     if d_out < 1 or d_in < 1:
         raise ValueError(f"layer sizes must be positive, got {d_out} x {d_in}.")
     pairs = [
@@ -42,7 +48,7 @@ def factor_shapes(
             f"no factor shapes for a {d_out} x {d_in} layer with square={square}, min_side={min_side}: "
             "--square needs d_out = d_in, and lower --min-side."
         )
-    pairs.sort(key=lambda pair: (parameters(pair), -pair[0][0]))
+    pairs.sort(key=lambda pair: (parameters(pair), imbalance(pair), -pair[0][0]))
     return pairs[:limit] if limit else pairs
 
 
