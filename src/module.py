@@ -10,6 +10,7 @@ from torch import nn
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from src.backbones import Backbone
+from src.errors import ConfigError
 from src.metrics import build_metrics, finish
 
 STAGE_PREFIX = {"validation": "val", "test": "test"}
@@ -30,9 +31,9 @@ class OptimSettings:
 
     def __post_init__(self) -> None:
         if self.scheduler not in ("linear", "constant"):
-            raise ValueError(f"optim.scheduler={self.scheduler!r}: use 'linear' or 'constant' (both with warm-up).")
+            raise ConfigError(f"optim.scheduler={self.scheduler!r}: use 'linear' or 'constant' (both with warm-up).")
         if self.warmup_steps and self.warmup_ratio:
-            raise ValueError("set optim.warmup_steps or optim.warmup_ratio, not both.")
+            raise ConfigError("set optim.warmup_steps or optim.warmup_ratio, not both.")
 
 
 class GlueModule(L.LightningModule):
@@ -53,6 +54,10 @@ class GlueModule(L.LightningModule):
     @property
     def task(self):
         return self.backbone.task
+
+    def on_fit_start(self) -> None:
+        # from_pretrained returns the model in eval mode; fine-tuning wants dropout on.
+        self.backbone.train()
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         loss = self.backbone.loss(batch)
