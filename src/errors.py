@@ -1,0 +1,34 @@
+"""The errors a user can fix, and how ``python -m src.train`` reports them: one line, exit code 2."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from src.adapters import AdapterError
+from src.backbones import BackboneError
+from src.data import DataError
+
+USAGE_EXIT_CODE = 2
+
+
+class NumericsError(RuntimeError):
+    """Training produced a NaN/Inf loss; the message names the step, the batch and the first bad layer."""
+
+
+class ConfigError(ValueError):
+    """Settings that do not fit together (e.g. task and backbone), with the fix in the message."""
+
+
+USER_ERRORS: tuple[type[BaseException], ...] = (AdapterError, BackboneError, DataError, NumericsError, ConfigError)
+
+
+@contextmanager
+def report_user_errors() -> Iterator[None]:
+    """Print ``error: <message>`` and exit 2 for the project's own errors; real bugs keep their traceback."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(USAGE_EXIT_CODE)

@@ -1,0 +1,34 @@
+"""Checks that the task, data settings and built backbone fit together, run before any training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from src.backbones import Backbone
+from src.errors import ConfigError
+
+
+def check_fits(backbone: Backbone, data: dict[str, Any]) -> None:
+    """Refuse settings that would fail (or silently misbehave) deep inside the model."""
+    for key in ("max_length", "batch_size", "eval_batch_size"):
+        value = data.get(key)
+        if not isinstance(value, int) or value < 1:
+            raise ConfigError(f"data.{key}={value!r}: set a positive integer.")
+    config = backbone.model.config
+    limit = getattr(config, "max_position_embeddings", None)
+    max_length = data.get("max_length")
+    # Encoders with learned absolute positions index past their table (RoBERTa also reserves two slots).
+    if limit is not None and not backbone.text_to_text and max_length is not None:
+        usable = limit - (getattr(config, "pad_token_id", 0) or 0) - 1 if config.model_type == "roberta" else limit
+        if max_length > usable:
+            raise ConfigError(
+                f"data.max_length={max_length} is longer than backbone {config.model_type!r} can embed "
+                f"({usable} positions). Set data.max_length={usable} or less."
+            )
+    if not backbone.text_to_text:
+        head_labels = getattr(config, "num_labels", None)
+        if head_labels is not None and head_labels != backbone.task.num_labels:
+            raise ConfigError(
+                f"the model's head has {head_labels} outputs but task {backbone.task.name!r} needs "
+                f"{backbone.task.num_labels}. Remove num_labels from backbone.config (the task sets it)."
+            )
