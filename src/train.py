@@ -21,6 +21,7 @@ from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.errors import report_user_errors
 from src.module import GlueModule, OptimSettings
+from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
 from src.results import RESULTS_FILE, versions, write_json_atomic
 from src.resumable import ResumableGlueDataModule
@@ -131,6 +132,7 @@ def resume_point(cfg: DictConfig) -> str | None:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    go_offline_if_unreachable()
     with open_dict(cfg):
         cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():

@@ -80,7 +80,7 @@ def make_splits(task: GlueTask, protocol: str, read: SplitReader, seed: int) -> 
     try:
         apply_protocol = PROTOCOLS[protocol]
     except KeyError:
-        raise ValueError(
+        raise DataError(
             f"Unknown split protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
         ) from None
     return apply_protocol(task, read, seed)
