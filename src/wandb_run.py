@@ -75,7 +75,12 @@ def start(cfg: DictConfig, output_dir: Path):
     logger = wandb_logger_config(cfg)
     if logger is None or rank_zero_only.rank != 0:  # under DDP only rank zero logs
         return None
-    import wandb
+    try:
+        import wandb
+    except ImportError as error:
+        raise ImportError(
+            'logger=wandb needs the wandb package: pip install "kronlab[wandb]" (or pick logger=csv).'
+        ) from error
 
     output_dir.mkdir(parents=True, exist_ok=True)
     init = dict(
