@@ -24,6 +24,10 @@ QUICK = (
     "data.max_eval_samples=8",
     "data.batch_size=4",
     "data.eval_batch_size=4",
+    # the latency callback's code path, not the paper protocol's 2,100 forwards (harmless with callbacks=none)
+    "++callbacks.latency.warmup=1",
+    "++callbacks.latency.iters=3",
+    "++callbacks.latency.repeats=1",
 )
 
 
