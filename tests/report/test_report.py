@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 from src.config import ROOT
 from src.paper_results import reference
-from src.report import collect, main, summarise
+from src.report import collect, glue_averages, main, summarise
 from src.results import RESULTS_FILE, read_results
 from src.train import run
 
@@ -98,3 +98,24 @@ def test_notebook_runs_headless_on_the_report(sweep_dir, tmp_path, monkeypatch):
         assert (figures / name).stat().st_size > 1000, name
     shapes_output = json.dumps(notebook.cells[-1].outputs)
     assert "a_shape=[6, 8]" in shapes_output
+
+
+def test_glue_average_row_only_when_all_eight_tasks_are_there():
+    tasks = ["cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte"]
+    table = pd.DataFrame(
+        {
+            "backbone": "t5_base",
+            "method": "krona",
+            "task": tasks,
+            "setting": "",
+            "seeds": 3,
+            "score": range(80, 88),
+        }
+    )
+    [average] = glue_averages(table).to_dict("records")
+    assert (average["task"], average["score"], average["paper"]) == (
+        "avg",
+        83.5,
+        reference("t5_base", "krona", "avg"),
+    )
+    assert glue_averages(table[table["task"] != "rte"]).empty
