@@ -1,0 +1,100 @@
+"""Shared pieces of the reliability tests: cheap run settings, the CLI in a subprocess, fault injectors."""
+
+from __future__ import annotations
+
+import math
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from src.adapters.functions import adapters_of
+from src.config import ROOT
+from tests.conftest import GLUE_DIR, SHARED
+
+# Other engineers' measuring callbacks time things; they have their own tests and only slow these down.
+WITHOUT_MEASUREMENTS = ("~callbacks.param_count", "~callbacks.merge", "~callbacks.latency", "~callbacks.train_speed")
+
+# tiny_bert on 16 real RTE rows cut to 64 tokens, batch 4: 4 optimiser steps an epoch.
+STEPS_PER_EPOCH = 4
+TINY_RTE = (
+    "backbone=tiny_bert",
+    "task=rte",
+    "data.max_train_samples=16",
+    "data.max_length=64",
+    "data.max_eval_samples=8",
+    "data.batch_size=4",
+    "data.eval_batch_size=8",
+    "+trainer.enable_progress_bar=false",
+    *WITHOUT_MEASUREMENTS,
+)
+
+
+def cli_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_FULL_ERROR"))}
+    return {**env, "KRONLAB_SHARED": str(SHARED), "TOKENIZERS_PARALLELISM": "false", **extra}
+
+
+def cli_command(*overrides: str) -> list[str]:
+    return [sys.executable, "-m", "src.train", f"data.glue_dir={GLUE_DIR}", *overrides]
+
+
+def start_cli(*overrides: str, **env: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        cli_command(*overrides), cwd=ROOT, env=cli_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish_cli(process: subprocess.Popen, timeout_s: float = 240) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=timeout_s)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def run_cli(*overrides: str, **env: str) -> subprocess.CompletedProcess:
+    return finish_cli(start_cli(*overrides, **env))
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the run ended (exit {process.returncode}) before {path} appeared: {process.stderr.read()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} did not appear within {timeout_s} s")
+        time.sleep(0.05)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def all_finite(state: dict[str, torch.Tensor]) -> bool:
+    return all(torch.isfinite(t).all() for t in state.values() if t.is_floating_point())
+
+
+class SlowSteps(L.Callback):
+    """Makes each optimiser step take ``seconds`` longer, so a test can kill the run between two."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def on_train_batch_end(self, *args: Any) -> None:
+        time.sleep(self.seconds)
+
+
+class PoisonAt(L.Callback):
+    """Puts a NaN into the first adapter's first factor right before optimiser step ``step`` (0-based)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, *args: Any) -> None:
+        if trainer.global_step == self.step:
+            first = adapters_of(pl_module)[0]
+            with torch.no_grad():
+                next(first.parameters()).view(-1)[0] = math.nan
