@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -42,3 +43,25 @@ def write_json_atomic(path: str | Path, data: Any) -> Path:
     """Strict JSON: NaN/Inf (e.g. the correlation of a constant prediction) are written as null."""
     text = json.dumps(_finite_or_none(data), indent=2, default=str, allow_nan=False)
     return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
+def atomic_directory(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_dir)`` for a temporary folder beside ``path``, then swap it in as ``path``.
+
+    Readers see the old folder or the complete new one (e.g. a ``save_pretrained`` model), never a mix.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    old = path.parent / f".{path.name}.old"
+    try:
+        write(tmp)
+        shutil.rmtree(old, ignore_errors=True)
+        if path.exists():
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path

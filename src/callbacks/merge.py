@@ -23,6 +23,7 @@ from lightning.fabric.utilities.apply_func import move_data_to_device
 from torch import nn
 
 from src.adapters import AdapterError, adapters_of, disabled, merge_all, save_adapter
+from src.atomic import atomic_directory
 
 from .section import SectionCallback
 from .strip import without_adapters
@@ -127,8 +128,9 @@ class MergeCallback(SectionCallback):
         section["stripped_max_abs_diff"] = (logits(stripped, batch) - after).abs().max().item()
         section["merged_params_equal_backbone"] = section["stripped_params"] == section["backbone_params"] == merged_params
         if self.save and trainer.is_global_zero:
-            stripped.save_pretrained(self.save_dir / "model")
-            backbone.tokenizer.save_pretrained(self.save_dir / "model")
+            atomic_directory(
+                self.save_dir / "model", lambda tmp: (stripped.save_pretrained(tmp), backbone.tokenizer.save_pretrained(tmp))
+            )
             section["saved_to"] = str(self.save_dir)
         return section
 
