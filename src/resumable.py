@@ -8,18 +8,21 @@ stores that in the checkpoint, and the resumed loader skips them.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sized
 
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, RandomSampler
 from torchdata.stateful_dataloader import StatefulDataLoader
 
 from src.data import GlueDataModule
 
 
-class EpochSeededSampler(Sampler[int]):
-    def __init__(self, num_samples: int, seed: int) -> None:
-        self.num_samples = num_samples
+class EpochSeededSampler(RandomSampler):
+    """A shuffle fixed by ``seed`` and the epoch. A ``RandomSampler`` so that under DDP Lightning swaps in
+    its ``DistributedSampler``, which is seeded by the global seed and the epoch in the same way."""
+
+    def __init__(self, data_source: Sized, seed: int) -> None:
+        super().__init__(data_source)
         self.seed = seed
         self.epoch = 0
 
@@ -28,10 +31,7 @@ class EpochSeededSampler(Sampler[int]):
 
     def __iter__(self) -> Iterator[int]:
         generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        return iter(torch.randperm(self.num_samples, generator=generator).tolist())
-
-    def __len__(self) -> int:
-        return self.num_samples
+        return iter(torch.randperm(len(self.data_source), generator=generator).tolist())
 
 
 def resumable_loader(loader: DataLoader, seed: int) -> StatefulDataLoader:
@@ -39,7 +39,7 @@ def resumable_loader(loader: DataLoader, seed: int) -> StatefulDataLoader:
     return StatefulDataLoader(
         loader.dataset,
         batch_size=loader.batch_size,
-        sampler=EpochSeededSampler(len(loader.dataset), seed),
+        sampler=EpochSeededSampler(loader.dataset, seed),
         num_workers=loader.num_workers,
         collate_fn=loader.collate_fn,
         pin_memory=loader.pin_memory,
