@@ -92,7 +92,6 @@ def start(cfg: DictConfig, output_dir: Path):
         name=logger.get("name") or output_dir.name,
         dir=str(output_dir),
         config=OmegaConf.to_container(cfg, resolve=True),
-        settings=wandb.Settings(init_timeout=float(logger.get("init_timeout") or 60)),
     )
     mode = choose_mode(logger)
     for attempt in (mode, "offline") if mode == "online" else (mode,):

@@ -40,7 +40,10 @@ def test_factor_shape_sweep_runs_in_parallel_with_one_directory_and_wandb_run_pe
         assert "error" not in results
         assert tuple(results["config"]["adapter"]["a_shape"]) == a_shape
         assert tuple(results["config"]["adapter"]["b_shape"]) == b_shape
-        logged = offline_run(job_dir)
+        try:
+            logged = offline_run(job_dir)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{(job_dir / 'train.log').read_text()[-3000:]}") from error
         assert logged["exit_code"] == 0
         assert logged["group"] == sweep_dir.name  # the group is the sweep
         assert logged["tags"] == ["sweep-test"]
