@@ -6,11 +6,14 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
 from src.adapters import AdapterError
 from src.backbones import BackboneError
 from src.data import DataError
 
 USAGE_EXIT_CODE = 2
+SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM, what a scheduler expects from a job it stopped
 
 
 class NumericsError(RuntimeError):
@@ -32,3 +35,6 @@ def report_user_errors() -> Iterator[None]:
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT_CODE)
+    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
+        print("error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.", file=sys.stderr)
+        sys.exit(SIGTERM_EXIT_CODE)
