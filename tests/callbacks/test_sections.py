@@ -36,7 +36,8 @@ def test_switched_off_callbacks_write_nothing(quick_run):
 
 def test_t5_latency_without_a_trainer(quick_run):
     results, run_dir = quick_run(
-        "backbone=tiny_t5", "adapter=krona", "train=false", "test=false", "callbacks.param_count.print_table=false",
+        "backbone=tiny_t5", "adapter=krona", "train=false", "test=false", "callbacks.latency.enabled=true",
+        "callbacks.param_count.print_table=false",
         "~trainer.logger",  # trainer=debug says logger: false, which the standalone measurements respect too
     )
     assert results["latency"]["ms"] > 0 and results["latency"]["merged"]

@@ -21,6 +21,9 @@ FEW_STEPS = (
     "data.max_eval_samples=48",
     "data.batch_size=16",
     "data.eval_batch_size=24",
+    "callbacks.latency.warmup=2",
+    "callbacks.latency.iters=5",
+    "callbacks.latency.repeats=1",
 )
 
 
