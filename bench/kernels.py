@@ -195,7 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     summary = {
         "shapes": len(rows),
         "krona_slower_than_torch_kron": slower,
-        "median_krona_vs_torch_kron": statistics.median(r["krona_vs_torch_kron"] for r in rows),
+        "median_krona_vs_torch_kron": statistics.median(r["krona_vs_torch_kron"] for r in rows)
+        if rows
+        else None,
         "target_rows": [
             {k: r[k] for k in ("A", "B", "overhead_vs_lokr", "overhead_vs_lora")} for r in targets
         ],
