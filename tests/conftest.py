@@ -31,6 +31,17 @@ QUICK = (
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Tiny matrices gain nothing from threads, and on a 2-core machine threads wait on each other."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 def compose_config(overrides: Sequence[str], output_dir: Path | None = None) -> DictConfig:
     """The config ``python -m src.train <overrides>`` would see, with the run directory set."""
     with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):

@@ -31,14 +31,6 @@ def backbone_for(family: str):
     return build_model(cfg)
 
 
-@pytest.fixture(autouse=True, scope="package")
-def one_thread():
-    """Tiny matrices gain nothing from threads, and on a shared 2-core machine threads wait on each other."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
 
 @pytest.fixture(scope="session")
 def tiny_backbones() -> dict:

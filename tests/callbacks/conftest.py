@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 
 from tests.conftest import QUICK, compose_config
 
 # The latency protocol shortened for tests (the default is 150 warm-up + 200 timed, 3 repeats).
 SHORT_LATENCY = ("callbacks.latency.warmup=3", "callbacks.latency.iters=10", "callbacks.latency.repeats=3")
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread() -> Iterator[None]:
-    """On a shared 2-core machine two OpenMP threads per process make every forward far slower and noisier."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")

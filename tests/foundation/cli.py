@@ -13,7 +13,7 @@ from tests.conftest import GLUE_DIR, SHARED
 
 
 def train_cli(
-    *overrides: str, run_dir: Path, timeout: int = 300, env: dict | None = None
+    *overrides: str, run_dir: Path, timeout: int = 600, env: dict | None = None
 ) -> subprocess.CompletedProcess:
     command = [
         sys.executable,
@@ -23,7 +23,8 @@ def train_cli(
         f"data.glue_dir={GLUE_DIR}",
         *overrides,
     ]
-    environment = os.environ | {"KRONLAB_SHARED": str(SHARED), "HF_HUB_OFFLINE": "1"} | (env or {})
+    # One thread per process: tiny models only lose to thread contention on a 2-core machine.
+    environment = os.environ | {"KRONLAB_SHARED": str(SHARED), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"} | (env or {})
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
 
 
