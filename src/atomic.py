@@ -39,10 +39,13 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+
+
 def write_json_atomic(path: str | Path, data: Any) -> Path:
     """Strict JSON: NaN/Inf (e.g. the correlation of a constant prediction) are written as null."""
-    text = json.dumps(_finite_or_none(data), indent=2, default=str, allow_nan=False)
-    return atomic_write(path, lambda tmp: Path(tmp).write_text(text))
+    return write_text_atomic(path, json.dumps(_finite_or_none(data), indent=2, default=str, allow_nan=False))
 
 
 def atomic_directory(path: str | Path, write: Callable[[Path], None]) -> Path:

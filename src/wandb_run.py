@@ -11,6 +11,7 @@ import functools
 import logging
 import netrc
 import os
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,12 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from src.adapters import save_adapter
+from src.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
 ADAPTER_DIR = "adapter"  # the adapter-only checkpoint inside the run directory, logged as an artifact
+RUN_ID_FILE = "wandb_run_id"  # a resumed run (same run directory) continues the same W&B run
 NOT_IN_SUMMARY = ("config",)  # logged as the run config instead
 
 
@@ -70,6 +73,18 @@ def multirun_group() -> str | None:
     return Path(HydraConfig.get().sweep.dir).name
 
 
+def run_id(output_dir: Path) -> str:
+    """The W&B run id this run directory already has, else a new one, remembered in the directory."""
+    from wandb.sdk.lib.runid import generate_id
+
+    path = output_dir / RUN_ID_FILE
+    if path.exists():
+        return path.read_text().strip()
+    new_id = generate_id()
+    write_text_atomic(path, new_id)
+    return new_id
+
+
 def start(cfg: DictConfig, output_dir: Path):
     """Open the W&B run for this training run; None when W&B is not the logger or cannot start at all."""
     logger = wandb_logger_config(cfg)
@@ -92,6 +107,8 @@ def start(cfg: DictConfig, output_dir: Path):
         name=logger.get("name") or output_dir.name,
         dir=str(output_dir),
         config=OmegaConf.to_container(cfg, resolve=True),
+        id=run_id(output_dir),
+        resume="allow",
     )
     mode = choose_mode(logger)
     for attempt in (mode, "offline") if mode == "online" else (mode,):
@@ -143,9 +160,8 @@ def log_results(run, results: Mapping[str, Any]) -> None:
 
 def log_adapter(model, output_dir: Path) -> Path | None:
     """Save the adapter-only checkpoint into ``<output_dir>/adapter`` and log it as an artifact."""
-    import wandb
-
-    run = wandb.run
+    wandb = sys.modules.get("wandb")  # only a run that W&B logs has anything to upload
+    run = wandb.run if wandb is not None else None
     if run is None:
         return None
     folder = output_dir / ADAPTER_DIR
