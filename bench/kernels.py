@@ -178,6 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--target-rounds", type=int, default=9, help="rounds for the (32,24)/(24,32) target shapes"
     )
+    parser.add_argument("--only-targets", action="store_true", help="time only the target shapes")
     args = parser.parse_args(argv)
     configure_threads()
     where = device()
