@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .errors import DataError
+
 # How the Compacter code (used by KronA) carves validation and test sets out of a task; see splits.py.
 CompacterRule = Literal["halve_dev", "hold_out_train", "mismatched_dev"]
 
@@ -196,4 +198,4 @@ def get_task(name: str) -> GlueTask:
     try:
         return TASKS[name]
     except KeyError:
-        raise ValueError(f"Unknown GLUE task {name!r}; choose one of: {', '.join(TASKS)}") from None
+        raise DataError(f"Unknown GLUE task {name!r}; choose one of: {', '.join(TASKS)}") from None
