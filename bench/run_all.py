@@ -1,4 +1,4 @@
-"""``make bench``: the kernel, training-step and latency tables (about 15-20 minutes on a quiet 2-core
+"""``make bench``: the kernel, training-step and latency tables (21 minutes with the small quality run on a quiet 2-core
 CPU), then the small quality run; ``python -m bench.run_all --full-quality`` runs the whole quality grid."""
 
 from __future__ import annotations
