@@ -1,5 +1,5 @@
-"""``make bench``: the kernel, training-step and latency tables (21 minutes with the small quality run on a quiet 2-core
-CPU), then the small quality run; ``python -m bench.run_all --full-quality`` runs the whole quality grid."""
+"""``make bench``: the kernel, training-step and latency tables, then the small quality run (21 minutes on
+a quiet 2-core CPU); ``python -m bench.run_all --full-quality`` runs the whole quality grid."""
 
 from __future__ import annotations
 
