@@ -92,18 +92,24 @@ class KronA(Adapter):
 
 
 @dataclass
-class KronAConfig(MethodConfig):
-    targets: list[str] | str | None = None
+class KronFactorsConfig(MethodConfig):
+    """The factor settings every Kronecker method shares: shapes (or auto + budget) and which factor starts at zero."""
+
     a_shape: list[int] | str | None = AUTO
     b_shape: list[int] | str | None = AUTO
     budget: int | None = None
-    scale: float = 1.0
     init: str = "a_kaiming"
 
     def validate(self) -> None:
         if self.init not in INITS:
             raise AdapterError(f"adapter.init={self.init!r} is not one of {INITS} (which factor is Kaiming; the other is zero).")
         validate_factor_settings(self.a_shape, self.b_shape, self.budget)
+
+
+@dataclass
+class KronAConfig(KronFactorsConfig):
+    targets: list[str] | str | None = None
+    scale: float = 1.0
 
 
 @register("krona", KronAConfig)

@@ -12,9 +12,9 @@ from torch import nn
 from ._blocks import activation, block_sites, check_activation, check_placement
 from .base import Adapter, AdapterError
 from .kron import kron_matmul
-from .krona import AUTO, INITS, kaiming_, resolve_factor_shapes, validate_factor_settings
+from .krona import KronFactorsConfig, kaiming_, resolve_factor_shapes
 from .placement import Placement, install_parallel
-from .registry import MethodConfig, register
+from .registry import register
 
 RESIDUALS = ("scalar", "sigres")
 
@@ -78,22 +78,16 @@ class KronABlock(Adapter):
 
 
 @dataclass
-class KronABConfig(MethodConfig):
-    a_shape: list[int] | str | None = AUTO
-    b_shape: list[int] | str | None = AUTO
-    budget: int | None = None
+class KronABConfig(KronFactorsConfig):
     scale: float = 4.0
     biases: int = 1
     activation: str | None = None
     placement: str = "ffn"
-    init: str = "a_kaiming"
 
     def validate(self) -> None:
-        validate_factor_settings(self.a_shape, self.b_shape, self.budget)
+        super().validate()
         if self.biases not in (0, 1, 2):
             raise AdapterError(f"adapter.biases={self.biases}: use 0, 1 (after the second product) or 2 (also after the first).")
-        if self.init not in INITS:
-            raise AdapterError(f"adapter.init={self.init!r} is not one of {INITS}.")
         check_activation(self.activation)
         check_placement(self.placement)
 
