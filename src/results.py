@@ -8,10 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from src.atomic import write_json_atomic
-
-__all__ = ["RESULTS_FILE", "read_results", "versions", "write_json_atomic"]
-
 RESULTS_FILE = "results.json"
 
 

@@ -14,6 +14,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import adapters, wandb_run
+from src.atomic import write_json_atomic
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.checkpoint_io import AtomicCheckpointIO
@@ -23,7 +24,7 @@ from src.errors import report_user_errors
 from src.module import GlueModule, OptimSettings
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
-from src.results import RESULTS_FILE, versions, write_json_atomic
+from src.results import RESULTS_FILE, versions
 from src.resumable import ResumableGlueDataModule
 
 log = logging.getLogger(__name__)
