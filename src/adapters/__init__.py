@@ -20,7 +20,7 @@ from .functions import (
 from .placement import Placement, Site
 from .registry import METHODS, MethodConfig, build_config, get_method, register
 
-_CORE = {"base", "functions", "placement", "registry", "kron"}
+_CORE = {"base", "functions", "placement", "registry", "kron", "kron_linear"}
 for _info in pkgutil.iter_modules(__path__):
     if _info.name not in _CORE and not _info.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_info.name}")

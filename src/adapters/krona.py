@@ -12,11 +12,13 @@ from .base import Adapter, AdapterError
 from .kron import (
     balanced_factor_shapes,
     describe_valid_shapes,
+    factorised_cost,
     kron_dense,
     kron_matmul,
     shapes_closest_to_budget,
 )
-from .placement import Placement, wrap_linears
+from .kron_linear import kron_linear
+from .placement import Placement, install_fused, wrap_linears
 from .registry import MethodConfig, register
 
 INITS = ("a_kaiming", "b_kaiming")
@@ -82,7 +84,29 @@ class KronA(Adapter):
         kaiming_(self.A if init == "a_kaiming" else self.B)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The update alone: ``scale * x kron(A, B)^T``."""
         return kron_matmul(x, self.A, self.B, self.scale)
+
+    def host_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The host linear layer's output with the update (installed as its forward by ``install_fused``)."""
+        host = self._host
+        base_forward = type(host).forward
+        if not self.active:
+            return base_forward(host, x)
+        if self.fuses(host, x):
+            return kron_linear(x, host.weight, host.bias, self.A, self.B, self.scale)
+        return base_forward(host, x) + self(x)
+
+    def fuses(self, host: nn.Module, x: torch.Tensor) -> bool:
+        """Fold the update into the layer's GEMM when building kron(A, B) costs less than the factorised
+        update over these tokens, in full precision only: under autocast or in half precision a small
+        update added to W would be rounded away at W's scale, so there it stays a separate term."""
+        if type(host).forward is not nn.Linear.forward or torch.is_autocast_enabled(x.device.type):
+            return False
+        if not (x.dtype == host.weight.dtype == self.A.dtype and x.dtype in (torch.float32, torch.float64)):
+            return False
+        tokens = x.numel() // x.shape[-1]
+        return tokens * min(factorised_cost(self.A.shape, self.B.shape)) >= host.weight.numel()
 
     def delta_weight(self) -> torch.Tensor:
         return kron_dense(self.A, self.B, self.scale)
@@ -122,4 +146,4 @@ def apply(model: nn.Module, cfg: KronAConfig, placement: Placement) -> list[Adap
         )
         return KronA(a_shape, b_shape, cfg.scale, cfg.init)
 
-    return wrap_linears(model, placement, cfg.targets, build)
+    return wrap_linears(model, placement, cfg.targets, build, install=install_fused)

@@ -49,6 +49,16 @@ def install_parallel(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
     return adapter
 
 
+def install_fused(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
+    """The adapter computes the linear layer ``site.writes`` itself (``adapter.host_forward``), base and
+    update together: for updates cheaper to fold into the layer's own GEMM than to add to its output."""
+    linear = model.get_submodule(site.writes)
+    linear.add_module(adapter.method, adapter)
+    attach_host(adapter, linear, site.writes)
+    linear.forward = adapter.host_forward
+    return adapter
+
+
 def install_sequential(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
     """``out(writes) = adapter(out(writes))``: the adapter includes its own residual."""
     writes = model.get_submodule(site.writes)
@@ -90,6 +100,7 @@ def wrap_linears(
     placement: Placement,
     targets: str | Sequence[str] | None,
     build: Callable[[str, nn.Linear], Adapter],
+    install: Callable[[nn.Module, Site, Adapter], Adapter] = install_parallel,
 ) -> list[Adapter]:
     """Install a weight-parallel adapter on every targeted linear layer."""
     chosen = placement.default_targets if targets in (None, "default") else targets
@@ -97,6 +108,6 @@ def wrap_linears(
         chosen = tuple(chosen)
     linears = find_linears(model, chosen, skip_prefixes=placement.head_prefixes)
     return [
-        install_parallel(model, Site(name, name, linear.out_features), build(name, linear))
+        install(model, Site(name, name, linear.out_features), build(name, linear))
         for name, linear in linears
     ]

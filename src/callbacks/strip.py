@@ -1,4 +1,4 @@
-"""A plain copy of a merged model: adapter modules and their forward hooks removed."""
+"""A plain copy of a merged model: adapter modules, their forward hooks and forward overrides removed."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ def _drop_adapter_hooks(module: nn.Module) -> None:
             if isinstance(getattr(hook, "__self__", None), Adapter):
                 del hooks[key]
                 with_kwargs.pop(key, None)
+    if isinstance(getattr(module.__dict__.get("forward"), "__self__", None), Adapter):
+        del module.forward  # installed by install_fused: back to the class's own forward
 
 
 def without_adapters(model: nn.Module) -> nn.Module:

@@ -1,0 +1,81 @@
+"""A linear layer and its Kronecker update in one: ``y = x (W + s * kron(A, B))^T + bias``.
+
+Forward and the input's gradient each cost one GEMM with the updated weight, exactly the frozen
+layer's own work: the update adds only building ``kron(A, B)`` (d_out * d_in multiply-adds per call,
+not per token). The factors' gradients are contracted per token, never through the dense
+``G^T X`` (that would cost the frozen layer's whole GEMM again):
+
+    grad A = s * sum_n G_n B X_n^T        grad B = s * sum_n G_n^T A X_n
+
+with X_n = x_n.reshape(a2, b2) and G_n = grad_y_n.reshape(a1, b1), each in its cheaper order, over
+chunks of tokens so the intermediates stay in cache (bench/kernels.py measures the whole layer).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
+
+TOKENS_PER_CHUNK = 1024
+
+
+def fused_weight(weight: torch.Tensor, A: torch.Tensor, B: torch.Tensor, scale: float) -> torch.Tensor:
+    return torch.add(weight, torch.kron(A, B), alpha=scale)
+
+
+def factor_gradients(x: torch.Tensor, g: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
+    """``(sum_n G_n B X_n^T, sum_n G_n^T A X_n)`` for x of shape (n, a2*b2) and g of shape (n, a1*b1)."""
+    (a1, a2), (b1, b2) = A.shape, B.shape
+    # Contracting x with B and g with A costs a2*b1*(a1 + b2) per token; g with B and x with A, a1*b2*(a2 + b1).
+    x_with_b = a2 * b1 * (a1 + b2) <= a1 * b2 * (a2 + b1)
+    grad_A = torch.zeros_like(A)
+    grad_B = torch.zeros_like(B)
+    for xs, gs in zip(x.split(TOKENS_PER_CHUNK), g.split(TOKENS_PER_CHUNK), strict=True):
+        m = xs.shape[0]
+        X, G = xs.reshape(m, a2, b2), gs.reshape(m, a1, b1)
+        if x_with_b:  # grad A = sum_n G_n (X_n B^T)^T
+            XB = (xs.reshape(m * a2, b2) @ B.T).view(m, a2, b1)
+            grad_A += torch.bmm(G, XB.transpose(1, 2)).sum(0)
+        else:  # grad A = sum_n (G_n B) X_n^T
+            GB = (gs.reshape(m * a1, b1) @ B).view(m, a1, b2)
+            grad_A += torch.bmm(GB, X.transpose(1, 2)).sum(0)
+        if x_with_b:  # grad B = sum_n (A^T G_n)^T X_n: one GEMM over (token, a2)
+            grad_B.addmm_(torch.matmul(A.T, G).reshape(m * a2, b1).T, xs.reshape(m * a2, b2))
+        else:  # grad B = sum_n G_n^T (A X_n): one GEMM over (token, a1)
+            grad_B.addmm_(gs.reshape(m * a1, b1).T, torch.matmul(A, X).reshape(m * a1, b2))
+    return grad_A, grad_B
+
+
+class KronLinearFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, weight, bias, A, B, scale: float):
+        ctx.save_for_backward(x, weight, A, B)
+        ctx.scale = scale
+        ctx.has_bias = bias is not None
+        return F.linear(x, fused_weight(weight, A, B, scale), bias)
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        x, weight, A, B = ctx.saved_tensors
+        scale = ctx.scale
+        need_x, need_w, need_bias, need_A, need_B, _ = ctx.needs_input_grad
+        g = grad_out.reshape(-1, grad_out.shape[-1])
+        xs = x.reshape(-1, x.shape[-1])
+        grad_x = grad_w = grad_bias = grad_A = grad_B = None
+        if need_x:
+            grad_x = (g @ fused_weight(weight, A, B, scale)).view(x.shape)
+        if need_w:
+            grad_w = g.T @ xs
+        if need_bias and ctx.has_bias:
+            grad_bias = g.sum(0)
+        if need_A or need_B:
+            grad_A, grad_B = factor_gradients(xs, g, A, B)
+            grad_A, grad_B = grad_A * scale, grad_B * scale
+        return grad_x, grad_w, grad_bias, grad_A, grad_B, None
+
+
+def kron_linear(x, weight, bias, A, B, scale: float = 1.0) -> torch.Tensor:
+    """``F.linear(x, weight + scale * kron(A, B), bias)`` with factorised gradients for A and B."""
+    return KronLinearFunction.apply(x, weight, bias, A, B, scale)
