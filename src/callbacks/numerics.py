@@ -21,15 +21,27 @@ def _non_finite(output: Any) -> bool:
     )
 
 
+def non_finite_parameter(module: nn.Module, prefix: str) -> str | None:
+    """The first parameter in ``module`` (its children included) holding NaN/Inf, with its owner's type."""
+    for name, owner in module.named_modules(prefix=prefix):
+        for param_name, param in owner.named_parameters(recurse=False):
+            if not torch.isfinite(param).all():
+                return f"{name}.{param_name} ({type(owner).__name__})"
+    return None
+
+
 @torch.no_grad()
 def first_non_finite_module(model: nn.Module, forward: Any) -> str | None:
-    """Run ``forward()`` with a hook on every module; the name of the first whose output is NaN/Inf."""
+    """Run ``forward()`` with a hook on every module; the name of the first whose output is NaN/Inf, and
+    the non-finite parameter it holds, if any (a fused adapter computes inside its host layer)."""
     found: list[str] = []
 
     def watch(name: str):
         def hook(module: nn.Module, args: tuple, output: Any) -> None:
             if not found and _non_finite(output):
-                found.append(f"{name} ({type(module).__name__})")
+                parameter = non_finite_parameter(module, name)
+                holding = f", which holds the non-finite parameter {parameter}" if parameter else ""
+                found.append(f"{name} ({type(module).__name__}){holding}")
 
         return hook
 

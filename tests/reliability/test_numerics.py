@@ -35,7 +35,8 @@ def test_nan_loss_stops_with_step_batch_and_layer(tmp_path):
     assert f"global step {POISON_STEP}" in message
     assert f"batch {POISON_STEP}" in message
     assert "first input ids [101," in message  # [CLS] of a real tokenised RTE row
-    assert "encoder.layer.0.attention.self.query.krona (KronA)" in message
+    assert "encoder.layer.0.attention.self.query (Linear), which holds the non-finite parameter " in message
+    assert "encoder.layer.0.attention.self.query.krona.A (KronA)" in message
 
     last = load_checkpoint(tmp_path / "run" / "checkpoints" / "last.ckpt")
     assert last["global_step"] == POISON_STEP
