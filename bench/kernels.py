@@ -1,7 +1,9 @@
 """Kronecker kernels: forward+backward time and peak memory of one whole adapted d x d layer (frozen
-linear + update) on a 32 x 128 token batch, for KronA (the project's hook and kron_matmul) against
-(a) the same update through a materialised torch.kron, (b) PEFT's LoKr layer with full factors,
-(c) LoRA at the nearest equal parameter count and (d) the frozen linear alone.
+linear + update) on a 32 x 128 token batch, for KronA (the project's layer: base and update in one
+GEMM, src/adapters/kron_linear.py) against (a) the same update through a materialised torch.kron,
+(b) PEFT's LoKr layer with full factors, (c) LoRA at the nearest equal parameter count and (d) the
+frozen linear alone; plus KronA's factorised update added to the layer's output by a forward hook
+(kron_matmul, the layer before fusing) for reference.
 
 ``python -m bench.kernels`` (default grid: the paper's A=(p,q), B=(q,p) pairs for d = 768 and 1024);
 ``--grid all``: every valid (a1,a2),(b1,b2) except the whole-matrix ones (1,1)/(d,d), (d,d)/(1,1).
@@ -24,7 +26,7 @@ from src.adapters import Site
 from src.adapters.kron import factorisations, valid_factor_shapes
 from src.adapters.krona import KronA
 from src.adapters.lora import LoRA
-from src.adapters.placement import install_parallel
+from src.adapters.placement import install_fused, install_parallel
 
 from .common import (
     configure_threads,
@@ -56,11 +58,11 @@ def frozen_linear(d: int) -> nn.Linear:
     return nn.Linear(d, d).requires_grad_(False)
 
 
-def hooked(linear: nn.Linear, adapter: nn.Module) -> nn.Module:
-    """The framework's way: the adapter as a forward hook on the linear layer (src/adapters/placement.py)."""
+def installed(linear: nn.Linear, adapter: nn.Module, install=install_parallel) -> nn.Module:
+    """The adapter on the linear layer the way the framework installs it (src/adapters/placement.py)."""
     holder = nn.Module()
     holder.add_module("layer", linear)
-    install_parallel(holder, Site("layer", "layer", linear.out_features), adapter)
+    install(holder, Site("layer", "layer", linear.out_features), adapter)
     return holder.layer
 
 
@@ -79,15 +81,17 @@ def lora_rank_for(params: int, d: int) -> int:
 
 def build_layers(d: int, a_shape, b_shape, where: torch.device) -> dict[str, nn.Module]:
     params = a_shape[0] * a_shape[1] + b_shape[0] * b_shape[1]
-    krona = KronA(a_shape, b_shape)
+    krona, factorised = KronA(a_shape, b_shape), KronA(a_shape, b_shape)
     nn.init.normal_(krona.B, std=0.02)  # non-zero, as after some training
+    factorised.load_state_dict(krona.state_dict())
     lora = LoRA(d, d, lora_rank_for(params, d), alpha=lora_rank_for(params, d))
     nn.init.normal_(lora.B, std=0.02)
     layers = {
-        "krona": hooked(frozen_linear(d), krona),
+        "krona": installed(frozen_linear(d), krona, install_fused),
+        "krona_factorised": installed(frozen_linear(d), factorised),
         "torch_kron": DenseKronUpdate(frozen_linear(d), a_shape, b_shape),
         "peft_lokr": peft_lokr(frozen_linear(d), a_shape, b_shape),
-        "lora": hooked(frozen_linear(d), lora),
+        "lora": installed(frozen_linear(d), lora),
         "linear": frozen_linear(d),
     }
     return {name: layer.to(where) for name, layer in layers.items()}
@@ -161,10 +165,11 @@ def measure_shape(d: int, shape: Shape, tokens: tuple[int, int], rounds: int, wh
 
 
 COLUMNS = [
-    "d", "A", "B", "params", "lora_rank", "linear_ms", "krona_ms", "torch_kron_ms", "peft_lokr_ms", "lora_ms",
-    "krona_overhead_ms", "torch_kron_overhead_ms", "peft_lokr_overhead_ms", "lora_overhead_ms",
+    "d", "A", "B", "params", "lora_rank", "linear_ms", "krona_ms", "krona_factorised_ms", "torch_kron_ms",
+    "peft_lokr_ms", "lora_ms", "krona_overhead_ms", "krona_factorised_overhead_ms", "torch_kron_overhead_ms",
+    "peft_lokr_overhead_ms", "lora_overhead_ms",
     "krona_vs_torch_kron", "krona_not_slower_than_torch_kron", "overhead_vs_lokr", "overhead_vs_lora",
-    "linear_peak_mib", "krona_peak_mib", "torch_kron_peak_mib", "peft_lokr_peak_mib", "lora_peak_mib",
+    "linear_peak_mib", "krona_peak_mib", "krona_factorised_peak_mib", "torch_kron_peak_mib", "peft_lokr_peak_mib", "lora_peak_mib",
 ]  # fmt: skip
 
 
