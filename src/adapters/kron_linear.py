@@ -8,7 +8,8 @@ not per token). The factors' gradients are contracted per token, never through t
     grad A = s * sum_n G_n B X_n^T        grad B = s * sum_n G_n^T A X_n
 
 with X_n = x_n.reshape(a2, b2) and G_n = grad_y_n.reshape(a1, b1), each in its cheaper order, over
-chunks of tokens so the intermediates stay in cache (bench/kernels.py measures the whole layer).
+chunks of tokens so the intermediates stay in cache (bench/kernels.py measures the whole layer, for
+every factorisation of 768 and 1024 with ``--grid all``).
 """
 
 from __future__ import annotations
@@ -18,37 +19,71 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 TOKENS_PER_CHUNK = 512
+MIN_BATCHED_SIDE = 16
 
 
 def fused_weight(weight: torch.Tensor, A: torch.Tensor, B: torch.Tensor, scale: float) -> torch.Tensor:
     return torch.add(weight, torch.kron(A, B), alpha=scale)
 
 
-def factor_gradients(x: torch.Tensor, g: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
-    """``(sum_n G_n B X_n^T, sum_n G_n^T A X_n)`` for x of shape (n, a2*b2) and g of shape (n, a1*b1).
+def contraction_plan(a_shape, b_shape) -> tuple[bool, bool]:
+    """(contract x with B and g with A?, as batched per-token matmuls?) for these factor shapes.
 
-    Per-token products as batched matmuls over a chunk of tokens (the factor broadcast, not copied),
-    then summed over the chunk: on CPU this beat long-K GEMMs over (token, row) by about 7%.
+    Contracting x with B and g with A costs a2*b1*(a1 + b2) multiply-adds per token; g with B and x
+    with A, a1*b2*(a2 + b1). Per-token matmuls broadcast a factor over the tokens, which is fastest
+    when every per-token product is at least MIN_BATCHED_SIDE on the sides that reuse the factor; a
+    thin side (like 1 or 2) makes them stream the factor once per token (at (1,3)/(768,256): 1.4 s
+    against 0.17 s for the dense torch.kron), so those shapes use long GEMMs over transposed copies.
     """
-    (a1, a2), (b1, b2) = A.shape, B.shape
-    # Contracting x with B and g with A costs a2*b1*(a1 + b2) per token; g with B and x with A, a1*b2*(a2 + b1).
+    (a1, a2), (b1, b2) = a_shape, b_shape
     x_with_b = a2 * b1 * (a1 + b2) <= a1 * b2 * (a2 + b1)
-    grad_A = torch.zeros_like(A)
-    grad_B = torch.zeros_like(B)
+    reuse_sides = (a2, b1) if x_with_b else (a1, b2)
+    return x_with_b, min(reuse_sides) >= MIN_BATCHED_SIDE
+
+
+def factor_gradients(x: torch.Tensor, g: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
+    """``(sum_n G_n B X_n^T, sum_n G_n^T A X_n)`` for x of shape (n, a2*b2) and g of shape (n, a1*b1)."""
+    x_with_b, per_token = contraction_plan(A.shape, B.shape)
+    contract = _per_token if per_token else _transposed
+    grad_A, grad_B = torch.zeros_like(A), torch.zeros_like(B)
     for xs, gs in zip(x.split(TOKENS_PER_CHUNK), g.split(TOKENS_PER_CHUNK), strict=True):
-        m = xs.shape[0]
-        X, G = xs.reshape(m, a2, b2), gs.reshape(m, a1, b1)
-        if x_with_b:
-            XB = torch.bmm(X, B.T.expand(m, b2, b1))
-            grad_A += torch.bmm(G, XB.transpose(1, 2)).sum(0)
-            AG = torch.bmm(A.T.expand(m, a2, a1), G)
-            grad_B += torch.bmm(AG.transpose(1, 2), X).sum(0)
-        else:
-            GB = torch.bmm(G, B.expand(m, b1, b2))
-            grad_A += torch.bmm(GB, X.transpose(1, 2)).sum(0)
-            AX = torch.bmm(A.expand(m, a1, a2), X)
-            grad_B += torch.bmm(G.transpose(1, 2), AX).sum(0)
+        contract(xs, gs, A, B, x_with_b, grad_A, grad_B)
     return grad_A, grad_B
+
+
+def _per_token(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
+    """Batched matmuls per token, the factor broadcast (not copied), summed over the chunk."""
+    (a1, a2), (b1, b2) = A.shape, B.shape
+    m = xs.shape[0]
+    X, G = xs.reshape(m, a2, b2), gs.reshape(m, a1, b1)
+    if x_with_b:
+        XB = torch.bmm(X, B.T.expand(m, b2, b1))
+        grad_A += torch.bmm(G, XB.transpose(1, 2)).sum(0)
+        AG = torch.bmm(A.T.expand(m, a2, a1), G)
+        grad_B += torch.bmm(AG.transpose(1, 2), X).sum(0)
+    else:
+        GB = torch.bmm(G, B.expand(m, b1, b2))
+        grad_A += torch.bmm(GB, X.transpose(1, 2)).sum(0)
+        AX = torch.bmm(A.expand(m, a1, a2), X)
+        grad_B += torch.bmm(G.transpose(1, 2), AX).sum(0)
+
+
+def _transposed(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
+    """Copies of x and g with the token axis second, (a2, m, b2) and (a1, m, b1), then 2-D GEMMs only."""
+    (a1, a2), (b1, b2) = A.shape, B.shape
+    m = xs.shape[0]
+    Xt = xs.reshape(m, a2, b2).transpose(0, 1).contiguous()
+    Gt = gs.reshape(m, a1, b1).transpose(0, 1).contiguous()
+    if x_with_b:
+        XB = Xt.view(a2 * m, b2) @ B.T  # (a2, m, b1)
+        grad_A.addmm_(Gt.view(a1, m * b1), XB.view(a2, m * b1).T)
+        AG = A.T @ Gt.view(a1, m * b1)  # (a2, m, b1)
+        grad_B.addmm_(AG.view(a2 * m, b1).T, Xt.view(a2 * m, b2))
+    else:
+        GB = Gt.view(a1 * m, b1) @ B  # (a1, m, b2)
+        grad_A.addmm_(GB.view(a1, m * b2), Xt.view(a2, m * b2).T)
+        AX = A @ Xt.view(a2, m * b2)  # (a1, m, b2)
+        grad_B.addmm_(Gt.view(a1 * m, b1).T, AX.view(a1 * m, b2))
 
 
 class KronLinearFunction(torch.autograd.Function):

@@ -13,8 +13,23 @@ from src.adapters.kron_linear import kron_linear
 from src.adapters.krona import KronA
 from src.adapters.placement import Site, install_fused
 
-# Non-square factors, each route of each factor's gradient, and the lopsided extremes.
-SHAPES = [((4, 2), (3, 5)), ((3, 5), (4, 2)), ((5, 1), (2, 6)), ((1, 6), (5, 1)), ((6, 4), (1, 1)), ((2, 3), (3, 2))]
+# (A shape, B shape, the plan contraction_plan picks: x with B?, per-token matmuls?): non-square factors,
+# each contraction order in each strategy, and the lopsided extremes.
+PLANS = [
+    ((4, 2), (3, 5), (True, False)),
+    ((3, 5), (4, 2), (False, False)),
+    ((5, 1), (2, 6), (True, False)),
+    ((1, 6), (5, 1), (False, False)),
+    ((6, 4), (1, 1), (True, False)),
+    ((32, 16), (16, 32), (True, True)),
+    ((16, 32), (32, 16), (False, True)),
+]
+SHAPES = [(a, b) for a, b, _ in PLANS]
+
+
+@pytest.mark.parametrize(("a_shape", "b_shape", "plan"), PLANS)
+def test_cases_cover_the_plan_they_name(a_shape, b_shape, plan):
+    assert fused_module.contraction_plan(a_shape, b_shape) == plan
 
 
 def dense_reference(x, weight, bias, A, B, scale):
