@@ -1,5 +1,6 @@
-"""``make bench``: the kernel, training-step and latency tables, then the small quality run (21 minutes on
-a quiet 2-core CPU); ``python -m bench.run_all --full-quality`` runs the whole quality grid."""
+"""``make bench``: the kernel table over every valid factorisation, the training-step and latency tables,
+then the quality grid at this CPU's budget (see docs/BENCHMARKS.md for how long each took);
+``--full-quality`` runs the paper-length quality grid instead (GPU-sized), ``--skip-quality`` none."""
 
 from __future__ import annotations
 
@@ -10,14 +11,14 @@ from . import kernels, latency, quality, train_step
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full-quality", action="store_true", help="the two-hour quality grid")
+    parser.add_argument("--full-quality", action="store_true", help="the paper-length quality grid (GPU-sized)")
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
-    kernels.main([])
+    kernels.main(["--grid", "all"])
     train_step.main([])
     latency.main([])
     if not args.skip_quality:
-        quality.main(["--full"] if args.full_quality else [])
+        quality.main(["--plan", "full"] if args.full_quality else [])
 
 
 if __name__ == "__main__":
