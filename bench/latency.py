@@ -71,9 +71,8 @@ def main(argv: list[str] | None = None) -> None:
         f"did not build: {failures or 'none'}",
     ]
     columns = ["backbone", "method", "ms", "base_ms", "pct_of_base", "paper_pct", "merged", "target_holds"]
-    write_table(
-        "latency", "Inference latency, % of the backbone alone", rows, columns, notes, failures=failures
-    )
+    name = "latency" if args.protocol == "quick" else f"latency_{args.protocol}"
+    write_table(name, "Inference latency, % of the backbone alone", rows, columns, notes, failures=failures)
 
 
 if __name__ == "__main__":
