@@ -37,7 +37,11 @@ TINY_RTE = (
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_FULL_ERROR"))}
-    return {**env, "KRONLAB_SHARED": str(SHARED), "TOKENIZERS_PARALLELISM": "false", **extra}
+    # One thread, like the in-process runs these are compared with (tests/conftest.py one_thread): a long
+    # reduction split over another number of threads rounds differently, so bit-exactness needs the same count.
+    return {
+        **env, "KRONLAB_SHARED": str(SHARED), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", **extra
+    }
 
 
 def cli_command(*overrides: str) -> list[str]:
