@@ -7,8 +7,8 @@ Plans (``--plan``): ``cpu`` (the default, what ``make bench`` runs): 2 tasks x 9
 epoch over the first 512 training rows (the same rows for every seed, in the seed's order), pairs cut
 at 128 tokens, scored on the whole dev set: sized to this 2-core CPU (see docs/BENCHMARKS.md for its wall time). ``full``: 3
 epochs over all training rows at each task's max_length, the best dev epoch: 234 RTE + 345 MRPC steps
-of 32 pairs per method and seed, at the measured 3.4 s (256 tokens) and 1.9 s (128 tokens) a step
-about 11 hours here, so a GPU job. ``smoke``: 3 runs on RTE, to check the pipeline.
+of 32 pairs per method and seed, at the step times measured here (about 3.4 s at 256 tokens,
+1.1-1.3 s at 128) 9 to 11 hours, so a GPU job. ``smoke``: 3 runs on RTE, to check the pipeline.
 """
 
 from __future__ import annotations
