@@ -58,6 +58,11 @@ class GlueTask:
         return 1 if self.is_regression else len(self.label_names)
 
     @property
+    def non_label(self) -> int:
+        """The class index of a prediction that is no label (a T5 output that is no label word): always wrong."""
+        return self.num_labels
+
+    @property
     def verbalizers(self) -> tuple[str, ...]:
         """T5 target words, one per class (regression targets are formatted numbers instead)."""
         return self.label_names
