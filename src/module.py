@@ -7,13 +7,18 @@ from dataclasses import dataclass
 import lightning as L
 import torch
 from torch import nn
+from torchmetrics import SumMetric
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from src.backbones import Backbone
 from src.errors import ConfigError
-from src.metrics import build_metrics, finish
+from src.metrics import build_metrics, finish, undefined
 
 STAGE_PREFIX = {"validation": "val", "test": "test"}
+UNDEFINED_NOTE = (
+    "NaN, written as null in metrics: Pearson/Spearman correlation is undefined for a constant prediction "
+    "or target (scipy: NaN). val/primary logs NaN; the checkpoint callback ranks it below every number."
+)
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 
@@ -48,8 +53,13 @@ class GlueModule(L.LightningModule):
                 for stage, names in eval_names.items()
             }
         )
+        # Predictions that are no label (T5 generated another word, or an STS-B output that is no number).
+        self.non_label_counts = nn.ModuleDict(
+            {stage: nn.ModuleList(SumMetric() for _ in names) for stage, names in eval_names.items()}
+        )
         self.last_metrics: dict[str, dict[str, float]] = {}
         self.results_sections: dict[str, object] = {}  # callbacks add their sections to results.json here
+        self.results_sections["prediction"] = {"protocol": backbone.prediction}
 
     @property
     def task(self):
@@ -71,7 +81,9 @@ class GlueModule(L.LightningModule):
         self.log(
             f"{prefix}/loss{suffix}", loss, batch_size=batch["input_ids"].shape[0], add_dataloader_idx=False, sync_dist=True
         )
-        self.metrics[stage][dataloader_idx].update(self.backbone.predict(batch), self.backbone.targets(batch))
+        predictions = self.backbone.predict(batch)
+        self.metrics[stage][dataloader_idx].update(predictions, self.backbone.targets(batch))
+        self.non_label_counts[stage][dataloader_idx].update((predictions == self.backbone.non_label).sum())
 
     def _suffix(self, stage: str, dataloader_idx: int) -> str:
         name = self.eval_names[stage][dataloader_idx]
@@ -86,6 +98,7 @@ class GlueModule(L.LightningModule):
             for name, value in finish(self.task, collection.compute()).items():
                 results[f"{name}{self._suffix(stage, idx)}"] = value
             collection.reset()
+            self._note_non_labels(f"{stage}{self._suffix(stage, idx)}", self.non_label_counts[stage][idx])
         if not results:
             return
         primary = f"{self.task.metric_names[0]}{self._suffix(stage, 0)}"
@@ -94,6 +107,22 @@ class GlueModule(L.LightningModule):
         self.log_dict(others, add_dataloader_idx=False, sync_dist=True)
         self.log(f"{prefix}/{primary}", results[primary], prog_bar=True, add_dataloader_idx=False, sync_dist=True)
         self.last_metrics[stage] = results
+        self._note_undefined(stage, undefined(results))
+
+    def _note_non_labels(self, eval_set: str, count: SumMetric) -> None:
+        if self.backbone.text_to_text:
+            counts = self.results_sections["prediction"].setdefault("non_label_predictions", {})
+            counts[eval_set] = int(count.compute())
+        count.reset()
+
+    def _note_undefined(self, stage: str, names: list[str]) -> None:
+        """results.json writes NaN as null; this section says which values are undefined and why."""
+        notes = self.results_sections.setdefault("undefined_metrics", {"note": UNDEFINED_NOTE})
+        notes.pop(stage, None)
+        if names:
+            notes[stage] = names
+        if set(notes) == {"note"}:
+            del self.results_sections["undefined_metrics"]
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0) -> None:
         self._eval_step("validation", batch, dataloader_idx)

@@ -86,7 +86,8 @@ def score_of(row: dict[str, Any], results: dict[str, Any]) -> float | None:
         return None
     name = PAPER_METRIC.get((row["backbone"], row["task"]))
     value = scores.get(name) if name in scores else next(iter(scores.values()))
-    return 100.0 * value
+    # null: undefined (e.g. the correlation of a constant prediction)
+    return None if value is None else 100.0 * value
 
 
 def settings(rows: pd.DataFrame) -> pd.Series:
@@ -130,6 +131,8 @@ def summarise(runs: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
     numbers[numeric] = numbers[numeric].apply(pd.to_numeric, errors="coerce")
     grouped = numbers.groupby(GROUP, dropna=False, sort=True)
     table = grouped[numeric].mean()
+    # One seed's undefined metric (null in its results.json) makes the mean undefined, not the mean of the rest.
+    table[[*metrics, "score"]] = grouped[[*metrics, "score"]].mean(skipna=False)
     stds = grouped[[*metrics, "score"]].std(ddof=1).add_suffix("_std")
     table = table.join(stds)
     table.insert(0, "seeds", grouped.size())
@@ -158,7 +161,7 @@ def glue_averages(table: pd.DataFrame) -> pd.DataFrame:
                     "task": "avg",
                     "setting": setting,
                     "seeds": int(group["seeds"].min()),
-                    "score": scores.mean(),
+                    "score": scores.mean(skipna=False),
                     "paper": reference(backbone, method, "avg"),
                 }
             )

@@ -17,6 +17,9 @@ class BackboneError(ValueError):
     """A backbone that cannot be built as configured, with the fix in the message."""
 
 
+PREDICT_MODES = ("generate", "score")
+
+
 @dataclass
 class BackboneSettings:
     """The ``backbone`` config group."""
@@ -29,8 +32,14 @@ class BackboneSettings:
     config: dict[str, Any] | None = None
     cache_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    predict: str | None = None  # text-to-text: "generate" (decode, string-match) or "score" (rank labels)
 
     def __post_init__(self) -> None:
+        if self.predict not in (None, *PREDICT_MODES):
+            raise BackboneError(
+                f"backbone.predict={self.predict!r}: use 'generate' (decode and string-match; a non-label word "
+                "is wrong) or 'score' (rank the label words by likelihood)."
+            )
         if self.init not in ("pretrained", "random"):
             raise BackboneError(f"backbone.init={self.init!r}: use 'pretrained' (load weights) or 'random' (same architecture, random weights).")
 
@@ -40,6 +49,7 @@ class Backbone(nn.Module, ABC):
 
     family: ClassVar[str]
     text_to_text: ClassVar[bool]
+    prediction: str = "head"  # how predict() reads a prediction; results.json records it
     model_types: ClassVar[tuple[str, ...]]
 
     def __init__(self, model: nn.Module, tokenizer, task: GlueTask) -> None:
@@ -62,6 +72,11 @@ class Backbone(nn.Module, ABC):
     @abstractmethod
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Class indices (or scores for regression), aligned with ``targets(batch)``."""
+
+    @property
+    def non_label(self) -> float:
+        """The prediction that means "no label" (every metric counts it wrong); NaN, equal to nothing, if none."""
+        return float("nan")
 
     @abstractmethod
     def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor: ...

@@ -9,7 +9,7 @@ from transformers import AutoModelForSequenceClassification
 from src.adapters import Placement, Site
 from src.data import GlueTask
 
-from .base import Backbone, BackboneSettings
+from .base import Backbone, BackboneError, BackboneSettings
 from .loading import load_model, load_tokenizer
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -22,6 +22,11 @@ class EncoderClassifier(Backbone):
 
     @classmethod
     def build(cls, settings: BackboneSettings, task: GlueTask) -> EncoderClassifier:
+        if settings.predict is not None:
+            raise BackboneError(
+                f"backbone.predict={settings.predict!r} is for text-to-text backbones (T5); "
+                f"{settings.name} predicts with its classification head: drop the setting."
+            )
         model = load_model(
             AutoModelForSequenceClassification,
             settings,

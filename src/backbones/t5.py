@@ -1,7 +1,14 @@
-"""T5 text-to-text: targets are label words; a class is predicted by scoring each label word,
-an STS-B score by decoding a number (anything that is not one counts as wrong)."""
+"""T5 text-to-text: targets are label words (STS-B: the score rounded to 0.2, e.g. "3.4").
+
+``predict: generate`` (the KronA / Compacter / T5 protocol, SPEC §4) decodes greedily and string-matches:
+an output that is no label word is ``task.non_label``, a class no label has, so every metric counts it
+wrong; an STS-B output that is not a plain decimal number is ``WRONG_SCORE``. ``predict: score`` ranks
+the label words (STS-B: the 26 scores 0.0, 0.2, ..., 5.0) by likelihood and never predicts a non-label.
+"""
 
 from __future__ import annotations
+
+import re
 
 import torch
 from transformers import AutoModelForSeq2SeqLM
@@ -9,12 +16,16 @@ from transformers.models.t5.modeling_t5 import T5LayerNorm
 
 from src.adapters import Placement, Site
 from src.data import GlueTask
+from src.data.text_to_text import format_target
 
 from .base import Backbone, BackboneSettings
 from .loading import load_model, load_tokenizer
 
-WRONG_SCORE = -1.0  # outside STS-B's 0..5: an unparseable prediction is scored as a wrong number
-STSB_MAX_NEW_TOKENS = 5
+# The Compacter / T5 evaluation code's default for a score that does not parse: outside STS-B's 0..5.
+WRONG_SCORE = -1.0
+PLAIN_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+STSB_GRID = [i / 5 for i in range(26)]  # the STS-B targets: 0.0, 0.2, ..., 5.0
+EXTRA_NEW_TOKENS = 1  # room past the longest target, so that a longer output shows as one
 
 
 class T5TextToText(Backbone):
@@ -22,14 +33,19 @@ class T5TextToText(Backbone):
     text_to_text = True
     model_types = ("t5",)
 
-    def __init__(self, model, tokenizer, task: GlueTask) -> None:
+    def __init__(self, model, tokenizer, task: GlueTask, predict: str = "generate") -> None:
         super().__init__(model, tokenizer, task)
-        words = [] if task.is_regression else list(task.verbalizers)
-        self._verbalizer_ids = [torch.tensor(tokenizer(w).input_ids) for w in words]
+        self.prediction = predict
+        self._candidates = STSB_GRID if task.is_regression else list(range(task.num_labels))
+        words = [format_target(task, c) for c in self._candidates]
+        self._candidate_ids = [torch.tensor(tokenizer(w).input_ids) for w in words]
+        self._label_of_word = {w: i for i, w in enumerate(task.verbalizers)}
+        self._max_new_tokens = max(len(ids) for ids in self._candidate_ids) + EXTRA_NEW_TOKENS
 
     @classmethod
     def build(cls, settings: BackboneSettings, task: GlueTask) -> T5TextToText:
-        return cls(load_model(AutoModelForSeq2SeqLM, settings), load_tokenizer(settings), task)
+        model, tokenizer = load_model(AutoModelForSeq2SeqLM, settings), load_tokenizer(settings)
+        return cls(model, tokenizer, task, predict=settings.predict or "generate")
 
     def placement(self) -> Placement:
         config = self.model.config
@@ -54,15 +70,24 @@ class T5TextToText(Backbone):
         ).loss
 
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.prediction == "score":
+            return self._most_likely_candidates(batch)
+        texts = self._generate(batch)
+        device = batch["input_ids"].device
         if self.task.is_regression:
-            return self._decode_scores(batch)
-        return self._score_label_words(batch)
+            return torch.tensor([parse_score(t) for t in texts], device=device)
+        return torch.tensor([self._label_of_word.get(t, self.task.non_label) for t in texts], device=device)
 
-    def _score_label_words(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    @property
+    def non_label(self) -> float:
+        return WRONG_SCORE if self.task.is_regression else self.task.non_label
+
+    def _most_likely_candidates(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Per row, the class (STS-B: score) whose target has the highest sum of token log-probabilities."""
         mask = batch["attention_mask"]
         encoded = self.model.get_encoder()(input_ids=batch["input_ids"], attention_mask=mask)
         scores = []
-        for ids in self._verbalizer_ids:
+        for ids in self._candidate_ids:
             labels = ids.to(mask.device).expand(mask.shape[0], -1)
             logits = self.model(
                 encoder_outputs=encoded,
@@ -71,17 +96,18 @@ class T5TextToText(Backbone):
             ).logits
             log_probs = logits.log_softmax(-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
             scores.append(log_probs.sum(-1))
-        return torch.stack(scores, dim=-1).argmax(-1)
+        best = torch.stack(scores, dim=-1).argmax(-1)
+        return torch.tensor(self._candidates, device=best.device)[best]
 
-    def _decode_scores(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    def _generate(self, batch: dict[str, torch.Tensor]) -> list[str]:
         generated = self.model.generate(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
-            max_new_tokens=STSB_MAX_NEW_TOKENS,
+            max_new_tokens=self._max_new_tokens,
             do_sample=False,
+            num_beams=1,
         )
-        texts = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
-        return torch.tensor([parse_score(t) for t in texts], device=generated.device)
+        return self.tokenizer.batch_decode(generated, skip_special_tokens=True)
 
     def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return batch["label"]
@@ -94,8 +120,5 @@ class T5TextToText(Backbone):
 
 
 def parse_score(text: str) -> float:
-    try:
-        value = float(text.strip())
-    except ValueError:
-        return WRONG_SCORE
-    return value if value == value else WRONG_SCORE
+    """A plain decimal number ("3.4", "0", "5.0") as a float; anything else ("inf", "1e9", "1_0", " 3") is wrong."""
+    return float(text) if PLAIN_DECIMAL.fullmatch(text) else WRONG_SCORE

@@ -66,6 +66,7 @@ def test_krona_t5_settings(composed):
         task = cfg.task.name
         assert cfg.data.split_protocol == "compacter" and cfg.data.batch_size == 100, name
         assert cfg.trainer.max_epochs == 20, name
+        assert cfg.backbone.predict == "generate", name  # SPEC §4: the KronA protocol generates
         assert cfg.optim.lr == (2e-3 if task == "rte" else 1e-3), name
         if cfg.adapter.name == "krona":
             assert (

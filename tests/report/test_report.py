@@ -119,3 +119,20 @@ def test_glue_average_row_only_when_all_eight_tasks_are_there():
         reference("t5_base", "krona", "avg"),
     )
     assert glue_averages(table[table["task"] != "rte"]).empty
+
+
+def test_an_undefined_metric_makes_the_mean_undefined(tmp_path):
+    """A seed whose STS-B correlations are null (constant prediction) is not averaged away."""
+    config = {"backbone": {"name": "t5_base"}, "adapter": {"name": "krona"}, "task": {"name": "stsb"}}
+    for seed, pearson in ((1, 0.8), (2, None)):
+        metrics = {"pearson": pearson, "spearman": pearson, "pearson_spearman_mean": pearson}
+        (tmp_path / f"seed{seed}").mkdir()
+        (tmp_path / f"seed{seed}" / RESULTS_FILE).write_text(
+            json.dumps({"config": {**config, "seed": seed}, "metrics": {"test": metrics}})
+        )
+    [row] = summarise(collect([tmp_path]), with_paper=True).query("task == 'stsb'").to_dict("records")
+    assert row["seeds"] == 2 and pd.isna(row["test/pearson"]) and pd.isna(row["score"])
+    others = [
+        {**row, "task": t, "score": 85.0} for t in ("cola", "sst2", "mrpc", "qqp", "mnli", "qnli", "rte")
+    ]
+    assert pd.isna(glue_averages(pd.DataFrame([*others, row]))["score"].iloc[0])
