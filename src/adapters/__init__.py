@@ -19,8 +19,9 @@ from .functions import (
 )
 from .placement import Placement, Site
 from .registry import METHODS, MethodConfig, build_config, get_method, register
+from .unload import merge_and_unload, unload
 
-_CORE = {"base", "functions", "placement", "registry", "kron", "kron_linear"}
+_CORE = {"base", "functions", "placement", "registry", "kron", "kron_linear", "unload", "peft_export"}
 for _info in pkgutil.iter_modules(__path__):
     if _info.name not in _CORE and not _info.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_info.name}")
@@ -42,7 +43,9 @@ __all__ = [
     "load_adapter",
     "mark_trainable",
     "merge_all",
+    "merge_and_unload",
     "register",
     "save_adapter",
+    "unload",
     "unmerge_all",
 ]

@@ -26,6 +26,17 @@ class Adapter(nn.Module):
         super().__init__()
         self.merged = False
         self.enabled = True
+        self._removals: list = []
+
+    def keep_removal(self, handle) -> None:
+        """Remember how to undo one change installing this adapter made to the model (anything with ``remove()``:
+        a hook handle, a child or attribute handle); ``unload`` undoes them in reverse order."""
+        self._removals.append(handle)
+
+    def remove_from_model(self) -> None:
+        """Undo every change this adapter's install made: hooks, forward overrides, its place as a child."""
+        while self._removals:
+            self._removals.pop().remove()
 
     @property
     def active(self) -> bool:
@@ -90,6 +101,10 @@ class Adapter(nn.Module):
     def owned_parameters(self) -> list[nn.Parameter]:
         """The parameters this adapter trains; adapters that wrap another library's layers override this."""
         return list(self.parameters())
+
+    def resolved_settings(self) -> dict:
+        """Settings the config left to be decided per layer (``auto``), as this layer resolved them."""
+        return {}
 
 
 def first_input(args: tuple, kwargs: dict) -> torch.Tensor:

@@ -13,7 +13,7 @@ from ._blocks import block_sites, bottleneck_size, check_activation, check_place
 from .base import Adapter, AdapterError
 from .houlsby import BottleneckAdapter
 from .kron import kron_matmul
-from .placement import Placement, install_sequential
+from .placement import Placement, add_child, install_sequential
 from .registry import MethodConfig, register
 
 RULES_NAME = "compacter_rules"
@@ -83,7 +83,7 @@ def install_compacters(
 ) -> list[Adapter]:
     rules = SharedRules(cfg.n)
     rules.method = adapter_type.method
-    model.add_module(RULES_NAME, rules)
+    add_child(model, rules, RULES_NAME)
     adapters: list[Adapter] = [rules]
     for site in block_sites(placement, cfg.placement):
         size = phm_bottleneck(site.width, cfg)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.metadata
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -23,7 +24,9 @@ from .registry import MethodConfig, build_config, get_method
 CONFIG_ATTR = "kronlab_adapter_config"
 
 
-def apply(model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placement: Placement) -> list[Adapter]:
+def apply(
+    model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placement: Placement
+) -> list[Adapter]:
     """Install the configured method into ``model`` and set which parameters train."""
     cfg = settings if isinstance(settings, MethodConfig) else build_config(settings)
     adapters = get_method(cfg.name).apply(model, cfg, placement)
@@ -114,15 +117,61 @@ def adapter_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     return {name: t.detach().clone() for name, t in model.state_dict().items() if name in trainable}
 
 
-def save_adapter(model: nn.Module, directory: str | Path) -> Path:
+def kronlab_version() -> str:
+    try:
+        return importlib.metadata.version("kronlab")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def resolved_settings(model: nn.Module) -> dict[str, Any]:
+    """The method's settings with each per-layer choice (``auto``) replaced by what the layers resolved,
+    where all layers agree; ``layers`` holds every layer's own resolution."""
+    per_layer = {}
+    for name, module in model.named_modules():
+        if isinstance(module, Adapter) and module.resolved_settings():
+            per_layer[name] = module.resolved_settings()
+    uniform = {}
+    for key in {k for settings in per_layer.values() for k in settings}:
+        values = [settings.get(key) for settings in per_layer.values()]
+        if all(v == values[0] for v in values):
+            uniform[key] = values[0]
+    return {"settings": uniform, "layers": per_layer}
+
+
+def adapter_config(
+    model: nn.Module, task: str | None = None, base_model: str | None = None
+) -> dict[str, Any]:
+    """What ``adapter_config.json`` records: the method's settings (``auto`` resolved), the base model, the task,
+    every stored tensor's shape and the kronlab version."""
+    cfg = getattr(model, CONFIG_ATTR, None)
+    settings = dataclasses.asdict(cfg) if cfg is not None else {}
+    resolved = resolved_settings(model)
+    settings.update(resolved["settings"])
+    config = getattr(model, "config", None)
+    return {
+        **settings,
+        "base_model": base_model or getattr(config, "name_or_path", None) or None,
+        "base_model_type": getattr(config, "model_type", None),
+        "task": task,
+        "resolved_layers": resolved["layers"],
+        "tensor_shapes": {name: list(t.shape) for name, t in adapter_state_dict(model).items()},
+        "kronlab_version": kronlab_version(),
+    }
+
+
+def save_adapter(
+    model: nn.Module, directory: str | Path, task: str | None = None, base_model: str | None = None
+) -> Path:
     """Write ``adapter.safetensors`` and ``adapter_config.json`` (atomically) into ``directory``."""
     directory = Path(directory)
     if any(a.merged for a in adapters_of(model)):
-        raise AdapterError("unmerge the adapters (unmerge_all) before saving them: merged weights live in the backbone.")
-    cfg = getattr(model, CONFIG_ATTR, None)
+        raise AdapterError(
+            "unmerge the adapters (unmerge_all) before saving them: merged weights live in the backbone."
+        )
     state = {k: v.contiguous() for k, v in adapter_state_dict(model).items()}
+    config = adapter_config(model, task, base_model)
     atomic_write(directory / "adapter.safetensors", lambda tmp: save_file(state, tmp))
-    config = dataclasses.asdict(cfg) if cfg is not None else {}
     atomic_write(
         directory / "adapter_config.json",
         lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, default=list)),
@@ -143,6 +192,14 @@ def load_adapter(model: nn.Module, directory: str | Path) -> None:
             f"{path} has {len(missing)} tensors this model lacks (first: {missing[:3]}); "
             "install the same adapter configuration before loading."
         )
+    wrong = [name for name, tensor in state.items() if tensor.shape != own[name].shape]
+    if wrong:
+        name = wrong[0]
+        raise AdapterError(
+            f"{path} holds {name} of shape {list(state[name].shape)} but this model's is {list(own[name].shape)} "
+            f"({len(wrong)} tensors differ): build the model with the saved adapter settings "
+            f"({Path(directory) / 'adapter_config.json'}) and the same base model."
+        )
     model.load_state_dict(state, strict=False)
 
 
@@ -155,7 +212,9 @@ def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
     adapter = sum(params[n].numel() for n in adapter_names)
     head = sum(p.numel() for n, p in params.items() if _is_head(n, placement))
     trainable = sum(p.numel() for p in params.values() if p.requires_grad)
-    trainable_without_head = sum(p.numel() for n, p in params.items() if p.requires_grad and not _is_head(n, placement))
+    trainable_without_head = sum(
+        p.numel() for n, p in params.items() if p.requires_grad and not _is_head(n, placement)
+    )
     backbone = total - adapter - head
     by_method: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
@@ -181,4 +240,3 @@ def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
         "by_method": dict(by_method),
         "by_module_type": dict(by_type),
     }
-

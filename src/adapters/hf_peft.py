@@ -1,12 +1,14 @@
 """Any Hugging Face PEFT method as a baseline: ``adapter=peft adapter.peft_type=LOKR adapter.peft_config={r: 4}``.
 
-peft's ``inject_adapter_in_model`` replaces the targeted layers with its own; each gets a thin ``PeftLayer``
-child that reports peft's parameters as adapter parameters and routes merge, unmerge and disabling to
-peft's layer, so counting, merging, ``disabled()`` and adapter-only checkpoints work as for our methods.
+peft's tuner for the type replaces the targeted layers with its own (what ``inject_adapter_in_model`` does);
+each gets a thin ``PeftLayer`` child that reports peft's parameters as adapter parameters and routes merge,
+unmerge and disabling to peft's layer, so counting, merging, ``disabled()`` and adapter-only checkpoints work
+as for our methods. The tuner is kept on the wrappers, so ``unload`` uses peft's own ``unload()``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,8 +16,23 @@ import torch
 from torch import nn
 
 from .base import Adapter, AdapterError, attach_host
-from .placement import Placement
+from .placement import Placement, add_child
 from .registry import MethodConfig, register
+
+
+def layer_tuner_types() -> list[str]:
+    """The peft types whose tuner adapts the model's own layers and keeps its state in them (what
+    ``inject_adapter_in_model`` accepts): prompt methods and tuners with shared state are not."""
+    peft = _peft()
+    mapping = peft.mapping
+    return [
+        name.value
+        for name, tuner in mapping.PEFT_TYPE_TO_TUNER_MAPPING.items()
+        if name in mapping.PEFT_TYPE_TO_CONFIG_MAPPING
+        and getattr(tuner, "uses_shared_state", None) is False
+        and not issubclass(mapping.PEFT_TYPE_TO_CONFIG_MAPPING[name], peft.PromptLearningConfig)
+        and name.value != "SHADOW"
+    ]
 
 
 def _peft():
@@ -81,6 +98,17 @@ class PeftLayer(Adapter):
         self.merged = False
 
 
+_PEFT_BOOKKEEPING = {
+    "peft_type",
+    "task_type",
+    "base_model_name_or_path",
+    "revision",
+    "inference_mode",
+    "auto_mapping",
+    "peft_version",
+}
+
+
 @dataclass
 class PeftConfig(MethodConfig):
     peft_type: str = "LOKR"
@@ -88,9 +116,21 @@ class PeftConfig(MethodConfig):
     targets: list[str] | str | None = None
 
     def validate(self) -> None:
-        mapping = _peft().mapping.PEFT_TYPE_TO_CONFIG_MAPPING
-        if self.peft_type.upper() not in mapping:
-            raise AdapterError(f"adapter.peft_type={self.peft_type!r} is not a peft type. Known: {', '.join(sorted(mapping))}.")
+        peft = _peft()
+        usable = layer_tuner_types()
+        if self.peft_type.upper() not in usable:
+            raise AdapterError(
+                f"adapter.peft_type={self.peft_type!r} is not a peft type that adapts a model's own layers. "
+                f"Usable: {', '.join(sorted(usable))} (prompt methods: adapter=prefix)."
+            )
+        config_class = peft.mapping.PEFT_TYPE_TO_CONFIG_MAPPING[self.peft_type.upper()]
+        accepted = {f.name for f in dataclasses.fields(config_class) if f.init}
+        unknown = sorted(set(self.peft_config or {}) - accepted)
+        if unknown:
+            raise AdapterError(
+                f"adapter.peft_config has {unknown}, which {config_class.__name__} does not take "
+                f"(adapter.peft_type={self.peft_type}). Its settings: {sorted(accepted - _PEFT_BOOKKEEPING)}."
+            )
 
 
 @register("peft", PeftConfig)
@@ -99,22 +139,31 @@ def apply(model: nn.Module, cfg: PeftConfig, placement: Placement) -> list[Adapt
     peft = _peft()
     from peft.tuners.tuners_utils import BaseTunerLayer
 
-    settings = dict(cfg.peft_config)
+    peft_type = cfg.peft_type.upper()
+    settings = dict(cfg.peft_config or {})
     if "target_modules" not in settings:
         targets = placement.default_targets if cfg.targets in (None, "default") else cfg.targets
         settings["target_modules"] = targets if isinstance(targets, str) else list(targets)
     try:
-        peft_cfg = peft.mapping.PEFT_TYPE_TO_CONFIG_MAPPING[cfg.peft_type.upper()](**settings)
-    except TypeError as error:
+        peft_cfg = peft.mapping.PEFT_TYPE_TO_CONFIG_MAPPING[peft_type](**settings)
+    except (TypeError, ValueError) as error:
         raise AdapterError(f"adapter.peft_config for {cfg.peft_type}: {error}") from error
-    peft.inject_adapter_in_model(peft_cfg, model)
+    try:  # what inject_adapter_in_model does, keeping the tuner for its unload()
+        tuner = peft.mapping.PEFT_TYPE_TO_TUNER_MAPPING[peft_type](model, peft_cfg, adapter_name="default")
+    except ValueError as error:
+        raise AdapterError(f"peft {cfg.peft_type}: {error}") from error
     adapters = []
     for name, layer in list(model.named_modules()):
         if isinstance(layer, BaseTunerLayer):
-            wrapper = PeftLayer(mergeable=hasattr(layer, "merge") and hasattr(layer.get_base_layer(), "weight"))
+            wrapper = PeftLayer(
+                mergeable=hasattr(layer, "merge") and hasattr(layer.get_base_layer(), "weight")
+            )
             attach_host(wrapper, layer, name)
-            layer.add_module(wrapper.method, wrapper)
+            object.__setattr__(wrapper, "tuner", tuner)  # not a child: the tuner holds the whole model
+            add_child(layer, wrapper)
             adapters.append(wrapper)
     if not adapters:
-        raise AdapterError(f"peft {cfg.peft_type} matched no layer; set adapter.targets or adapter.peft_config.target_modules.")
+        raise AdapterError(
+            f"peft {cfg.peft_type} matched no layer; set adapter.targets or adapter.peft_config.target_modules."
+        )
     return adapters

@@ -111,6 +111,9 @@ class KronA(Adapter):
     def delta_weight(self) -> torch.Tensor:
         return kron_dense(self.A, self.B, self.scale)
 
+    def resolved_settings(self) -> dict:
+        return {"a_shape": list(self.A.shape), "b_shape": list(self.B.shape)}
+
     def extra_repr(self) -> str:
         return f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}"
 

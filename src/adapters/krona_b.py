@@ -73,6 +73,9 @@ class KronABlock(Adapter):
         y = torch.matmul(self.A, self.act(inner)).reshape(*x.shape[:-1], a1 * b1)
         return y * self.scale
 
+    def resolved_settings(self) -> dict:
+        return {"a_shape": list(self.A.shape), "b_shape": list(self.B.shape)}
+
     def extra_repr(self) -> str:
         return f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}, residual={self.residual}"
 

@@ -1,7 +1,9 @@
 """Where adapters sit: data the backbone family provides, and the hooks that install them.
 
 An adapter module is registered as a child of the module whose output it changes, under its
-method name, so it appears in ``print(model)``, in ``state_dict`` and moves with ``.to()``.
+method name, so it appears in ``print(model)``, in ``state_dict`` and moves with ``.to()``. Every change an
+install makes (child, hook, forward override) is kept on the adapter as a handle, which is how ``unload``
+takes it out again.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from torch import nn
 
@@ -38,14 +41,59 @@ class Placement:
     extra: dict = field(default_factory=dict)
 
 
+@dataclass
+class ChildHandle:
+    """``parent.<name>`` was added as a child; ``remove()`` deletes it (if it is still the one added)."""
+
+    parent: nn.Module
+    name: str
+    child: nn.Module
+
+    def remove(self) -> None:
+        if self.parent._modules.get(self.name) is self.child:
+            del self.parent._modules[self.name]
+
+
+_ABSENT = object()
+
+
+@dataclass
+class AttributeHandle:
+    """``owner.<name>`` was set on the instance; ``remove()`` puts back what was there (or nothing)."""
+
+    owner: Any
+    name: str
+    previous: Any = _ABSENT
+
+    def remove(self) -> None:
+        if self.previous is _ABSENT:
+            self.owner.__dict__.pop(self.name, None)
+        else:
+            setattr(self.owner, self.name, self.previous)
+
+
+def add_child(parent: nn.Module, adapter: Adapter, name: str | None = None) -> None:
+    """Register ``adapter`` as a child of ``parent`` (under its method name) and keep the handle."""
+    name = name or adapter.method
+    parent.add_module(name, adapter)
+    adapter.keep_removal(ChildHandle(parent, name, adapter))
+
+
+def set_attribute(owner: Any, name: str, value: Any, adapter: Adapter) -> None:
+    """``owner.<name> = value`` on the instance, kept on ``adapter`` so unloading restores the old value."""
+    adapter.keep_removal(AttributeHandle(owner, name, owner.__dict__.get(name, _ABSENT)))
+    setattr(owner, name, value)
+
+
 def install_parallel(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
     """``out(writes) += adapter(in(reads))``; reads == writes is the weight-parallel case."""
     writes = model.get_submodule(site.writes)
-    writes.add_module(adapter.method, adapter)
+    add_child(writes, adapter)
     attach_host(adapter, writes, site.writes)
     if site.reads != site.writes:
-        model.get_submodule(site.reads).register_forward_pre_hook(adapter.capture_input, with_kwargs=True)
-    writes.register_forward_hook(adapter.add_to_output, with_kwargs=True)
+        reads = model.get_submodule(site.reads)
+        adapter.keep_removal(reads.register_forward_pre_hook(adapter.capture_input, with_kwargs=True))
+    adapter.keep_removal(writes.register_forward_hook(adapter.add_to_output, with_kwargs=True))
     return adapter
 
 
@@ -53,18 +101,18 @@ def install_fused(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
     """The adapter computes the linear layer ``site.writes`` itself (``adapter.host_forward``), base and
     update together: for updates cheaper to fold into the layer's own GEMM than to add to its output."""
     linear = model.get_submodule(site.writes)
-    linear.add_module(adapter.method, adapter)
+    add_child(linear, adapter)
     attach_host(adapter, linear, site.writes)
-    linear.forward = adapter.host_forward
+    set_attribute(linear, "forward", adapter.host_forward, adapter)
     return adapter
 
 
 def install_sequential(model: nn.Module, site: Site, adapter: Adapter) -> Adapter:
     """``out(writes) = adapter(out(writes))``: the adapter includes its own residual."""
     writes = model.get_submodule(site.writes)
-    writes.add_module(adapter.method, adapter)
+    add_child(writes, adapter)
     attach_host(adapter, writes, site.writes)
-    writes.register_forward_hook(adapter.transform_output, with_kwargs=True)
+    adapter.keep_removal(writes.register_forward_hook(adapter.transform_output, with_kwargs=True))
     return adapter
 
 
@@ -86,7 +134,9 @@ def find_linears(
         and _matches(name, targets)
     ]
     if not found:
-        linear_names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)})
+        linear_names = sorted(
+            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
+        )
         raise AdapterError(
             f"no linear layer matched targets={list(targets) if not isinstance(targets, str) else targets!r}. "
             f"Linear layer names in this model: {linear_names}. "
@@ -108,6 +158,5 @@ def wrap_linears(
         chosen = tuple(chosen)
     linears = find_linears(model, chosen, skip_prefixes=placement.head_prefixes)
     return [
-        install(model, Site(name, name, linear.out_features), build(name, linear))
-        for name, linear in linears
+        install(model, Site(name, name, linear.out_features), build(name, linear)) for name, linear in linears
     ]

@@ -22,7 +22,7 @@ from transformers import AttentionInterface
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
 from .base import Adapter, AdapterError, attach_host
-from .placement import Placement
+from .placement import Placement, add_child, set_attribute
 from .registry import MethodConfig, register
 
 ATTENTION_NAME = "kronlab_prefix"
@@ -134,9 +134,10 @@ def apply(model: nn.Module, cfg: PrefixConfig, placement: Placement) -> list[Ada
             cfg.reparam_hidden or placement.hidden_size,
         )
         prefix.inner_attention = inner
-        attention.config = copy.copy(attention.config)
-        attention.config._attn_implementation = ATTENTION_NAME
-        attention.add_module(prefix.method, prefix)
+        own_config = copy.copy(attention.config)
+        own_config._attn_implementation = ATTENTION_NAME
+        set_attribute(attention, "config", own_config, prefix)
+        add_child(attention, prefix)
         attach_host(prefix, attention, path)
         adapters.append(prefix)
     return adapters

@@ -5,10 +5,11 @@ then, so the update is added once to the restored weights (merging earlier and t
 checkpoint would make the merged flag lie). ``on_test_end`` (or an exception) unmerges again,
 and saving a checkpoint while merged is refused: it would add the update twice on load.
 
-How the merged model is counted: a merged adapter's update lives in its host weight, so its own
-parameters are no longer needed; ``merged_params`` is every parameter except those of merged
-adapters. ``stripped_params`` checks that by counting a deep copy with the adapters actually
-removed (and running it: ``stripped_max_abs_diff``), which is also what ``save`` writes.
+How the merged model is counted: a merged adapter's update lives in its host weight, so the
+parameters it owns (``owned_parameters()``, peft's layers included) are no longer needed;
+``merged_params`` is every parameter except those. ``stripped_params`` checks that by counting a
+deep copy with the adapters actually taken out (``merge_and_unload``) and running it
+(``stripped_max_abs_diff``); that copy is also what ``save`` writes.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ def param_count(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+def owned_count(adapters: list) -> int:
+    """Parameters the adapters own, each counted once (peft's layers report theirs through owned_parameters)."""
+    return sum(p.numel() for p in {id(p): p for a in adapters for p in a.owned_parameters()}.values())
+
+
 class MergeCallback(SectionCallback):
     """``results.json["merge"]``: what merged, how far outputs moved (must stay under ``tolerance``), counts."""
 
@@ -68,7 +74,9 @@ class MergeCallback(SectionCallback):
     ) -> None:
         super().__init__(enabled)
         if save and not save_dir:
-            raise ValueError("callbacks.merge.save=true needs callbacks.merge.save_dir (a folder to write into).")
+            raise ValueError(
+                "callbacks.merge.save=true needs callbacks.merge.save_dir (a folder to write into)."
+            )
         self.tolerance = tolerance
         self.verify_stripped_copy = verify_stripped_copy
         self.save = save
@@ -87,14 +95,14 @@ class MergeCallback(SectionCallback):
         model = backbone.model
         adapters = adapters_of(model)
         total = param_count(model)
-        adapter_params = sum(param_count(a) for a in adapters)
+        adapter_params = owned_count(adapters)
         batch, source = first_batch(trainer)
         batch = move_data_to_device(batch, pl_module.device)
         before, predictions_before = logits(model, batch), backbone.predict(batch)
         with disabled(model):
             bare = logits(model, batch)
         if self.save and trainer.is_global_zero:
-            save_adapter(model, self.save_dir / "adapter")
+            save_adapter(model, self.save_dir / "adapter", task=backbone.task.name)
 
         self._merged_here = [a for a in adapters if a.mergeable and not a.merged]
         not_mergeable = merge_all(model)
@@ -107,7 +115,7 @@ class MergeCallback(SectionCallback):
                 f"above callbacks.merge.tolerance={self.tolerance:g}. The adapters are left unmerged. "
                 "In low precision raise the tolerance; otherwise an adapter's merge() does not match its forward."
             )
-        merged_params = total - sum(param_count(a) for a in adapters if a.merged)
+        merged_params = total - owned_count([a for a in adapters if a.merged])
         section: dict[str, Any] = {
             "status": self._status(adapters, not_mergeable),
             "merged_adapters": sum(a.merged for a in adapters),
@@ -126,10 +134,13 @@ class MergeCallback(SectionCallback):
         stripped = without_adapters(model)
         section["stripped_params"] = param_count(stripped)
         section["stripped_max_abs_diff"] = (logits(stripped, batch) - after).abs().max().item()
-        section["merged_params_equal_backbone"] = section["stripped_params"] == section["backbone_params"] == merged_params
+        section["merged_params_equal_backbone"] = (
+            section["stripped_params"] == section["backbone_params"] == merged_params
+        )
         if self.save and trainer.is_global_zero:
             atomic_directory(
-                self.save_dir / "model", lambda tmp: (stripped.save_pretrained(tmp), backbone.tokenizer.save_pretrained(tmp))
+                self.save_dir / "model",
+                lambda tmp: (stripped.save_pretrained(tmp), backbone.tokenizer.save_pretrained(tmp)),
             )
             section["saved_to"] = str(self.save_dir)
         return section
@@ -151,7 +162,9 @@ class MergeCallback(SectionCallback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._unmerge()
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
         self._unmerge()
 
     def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:

@@ -1,0 +1,62 @@
+"""Take adapters out of a model: ``unload`` gives back the backbone as it was, ``merge_and_unload`` the
+backbone with the updates folded into its weights. Either leaves a plain Hugging Face model: no adapter
+module, parameter, hook or forward override (removed by the handles the install kept, never by guessing)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from .base import Adapter, AdapterError
+from .functions import CONFIG_ATTR, adapters_of, merge_all, unmerge_all
+
+
+def unload(model: nn.Module) -> nn.Module:
+    """Remove every adapter (merged ones are unmerged first, bit for bit): ``model`` is the bare backbone again.
+
+    Works for every method; in place, and returns ``model``."""
+    unmerge_all(model)
+    return _take_out(model)
+
+
+def merge_and_unload(model: nn.Module) -> nn.Module:
+    """Fold every adapter into the backbone weights and remove it; in place, and returns ``model``.
+
+    Refuses (nothing changed) when a method cannot merge or an update holds NaN/Inf."""
+    not_mergeable = sorted({a.method for a in adapters_of(model) if not a.mergeable})
+    if not_mergeable:
+        raise AdapterError(
+            f"cannot merge {', '.join(not_mergeable)} into the backbone: its update is not a change of existing weights; "
+            "keep the adapters, or use unload() to remove them without their update."
+        )
+    merge_all(model)
+    return _take_out(model)
+
+
+def _take_out(model: nn.Module) -> nn.Module:
+    adapters = adapters_of(model)
+    tuners = {id(t): t for t in (getattr(a, "tuner", None) for a in adapters) if t is not None}
+    for tuner in tuners.values():  # peft's own unload: its layers back to their (possibly merged) base layers
+        tuner.unload()
+    for adapter in adapters:
+        adapter.remove_from_model()
+    model.__dict__.pop(CONFIG_ATTR, None)
+    _check_nothing_left(model)
+    return model
+
+
+def _check_nothing_left(model: nn.Module) -> None:
+    """An install that kept no handle would leave part of an adapter behind: say where, instead of saving it."""
+    left = [name for name, m in model.named_modules() if isinstance(m, Adapter)]
+    for name, module in model.named_modules():
+        hooks = [
+            *module._forward_hooks.values(),
+            *module._forward_pre_hooks.values(),
+            module.__dict__.get("forward"),
+        ]
+        if any(isinstance(getattr(h, "__self__", None), Adapter) for h in hooks):
+            left.append(f"{name or '<root>'} (hook or forward)")
+    if left:
+        raise AdapterError(
+            f"unloading left adapter parts in {left[:3]}: their install did not keep a handle "
+            "(use placement.add_child / keep_removal when installing)."
+        )
