@@ -17,6 +17,7 @@ from .functions import (
     save_adapter,
     unmerge_all,
 )
+from .peft_export import export_peft
 from .placement import Placement, Site
 from .registry import METHODS, MethodConfig, build_config, get_method, register
 from .unload import merge_and_unload, unload
@@ -38,6 +39,7 @@ __all__ = [
     "apply",
     "build_config",
     "count_parameters",
+    "export_peft",
     "disabled",
     "get_method",
     "load_adapter",
