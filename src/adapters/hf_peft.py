@@ -84,7 +84,7 @@ class PeftLayer(Adapter):
         self._unmerged_weight = weight.detach().clone()
         try:
             self._host.merge(safe_merge=True)
-        except ValueError as error:
+        except (ValueError, NotImplementedError) as error:  # NaN/Inf (safe_merge), or a type peft cannot merge
             self.__dict__.pop("_unmerged_weight")
             raise AdapterError(f"refusing to merge peft into {self._host_name}: {error}") from error
         self.merged = True
