@@ -54,22 +54,20 @@ class ChildHandle:
             del self.parent._modules[self.name]
 
 
-_ABSENT = object()
-
-
 @dataclass
 class AttributeHandle:
-    """``owner.<name>`` was set on the instance; ``remove()`` puts back what was there (or nothing)."""
+    """``owner.<name>`` was set on the instance; ``remove()`` puts back what was there (or nothing, if ``not had``)."""
 
     owner: Any
     name: str
-    previous: Any = _ABSENT
+    had: bool
+    previous: Any = None
 
     def remove(self) -> None:
-        if self.previous is _ABSENT:
-            self.owner.__dict__.pop(self.name, None)
-        else:
+        if self.had:
             setattr(self.owner, self.name, self.previous)
+        else:
+            self.owner.__dict__.pop(self.name, None)
 
 
 def add_child(parent: nn.Module, adapter: Adapter, name: str | None = None) -> None:
@@ -81,7 +79,7 @@ def add_child(parent: nn.Module, adapter: Adapter, name: str | None = None) -> N
 
 def set_attribute(owner: Any, name: str, value: Any, adapter: Adapter) -> None:
     """``owner.<name> = value`` on the instance, kept on ``adapter`` so unloading restores the old value."""
-    adapter.keep_removal(AttributeHandle(owner, name, owner.__dict__.get(name, _ABSENT)))
+    adapter.keep_removal(AttributeHandle(owner, name, name in owner.__dict__, owner.__dict__.get(name)))
     setattr(owner, name, value)
 
 

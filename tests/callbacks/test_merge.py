@@ -3,11 +3,15 @@ the merged model counted, non-mergeable methods reported, and everything unmerge
 
 from __future__ import annotations
 
+import copy
+import json
+
 import lightning as L
 import pytest
 import torch
+from transformers import AutoModelForSequenceClassification
 
-from src.adapters import AdapterError, adapters_of
+from src.adapters import Adapter, AdapterError, adapters_of
 from src.adapters.krona import KronA
 from src.callbacks import MergeCallback, MergeMismatchError
 from src.module import GlueModule, OptimSettings
@@ -51,8 +55,8 @@ def test_non_mergeable_method_is_reported(quick_run):
     assert "stripped_params" not in merge
 
 
-def _trainer_and_module(make_config, callback: MergeCallback) -> tuple[L.Trainer, GlueModule, object]:
-    cfg = make_config(*QUICK, "backbone=tiny_bert", "adapter=krona")
+def _trainer_and_module(make_config, callback: MergeCallback, adapter: str = "krona") -> tuple[L.Trainer, GlueModule, object]:
+    cfg = make_config(*QUICK, "backbone=tiny_bert", f"adapter={adapter}")
     backbone = build_model(cfg)
     datamodule = build_datamodule(cfg, backbone)
     module = GlueModule(backbone, OptimSettings(), {"validation": [""], "test": [""]})
@@ -60,8 +64,9 @@ def _trainer_and_module(make_config, callback: MergeCallback) -> tuple[L.Trainer
         callbacks=[callback], logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, limit_test_batches=1,
     )  # fmt: skip
-    for adapter in adapters_of(backbone.model):
-        torch.nn.init.normal_(adapter.B)  # a non-zero update without training
+    for layer in adapters_of(backbone.model):
+        for param in [layer.B] if adapter == "krona" else layer.owned_parameters():
+            torch.nn.init.normal_(param, std=1.0 if adapter == "krona" else 0.1)  # a non-zero update without training
     return trainer, module, datamodule
 
 
@@ -97,3 +102,53 @@ def test_saving_a_checkpoint_while_merged_is_refused(make_config):
     adapters_of(module.backbone.model)[0].merge()
     with pytest.raises(AdapterError, match="twice"):
         callback.on_save_checkpoint(trainer, module, {})
+
+
+def _owned(model) -> int:
+    return sum(p.numel() for a in adapters_of(model) for p in a.owned_parameters())
+
+
+def test_peft_merged_model_is_counted_by_what_it_owns_and_saves_a_plain_model(make_config, tmp_path):
+    callback = MergeCallback(save=True, save_dir=str(tmp_path / "merged"))
+    trainer, module, datamodule = _trainer_and_module(make_config, callback, adapter="peft")
+    model = module.backbone.model
+    lokr = _owned(model)
+    assert lokr > 0
+    trainer.test(module, datamodule=datamodule)
+    merge = module.results_sections["merge"]
+    assert merge["status"] == "merged"
+    assert merge["backbone_params"] == merge["params_total"] - lokr
+    assert merge["merged_params"] == merge["stripped_params"] == merge["backbone_params"]
+    assert merge["merged_params_equal_backbone"] and merge["predictions_agree"]
+
+    loaded, info = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged" / "model", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    batch = next(iter(datamodule.test_dataloader()))
+    inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}
+    with torch.no_grad():
+        trained, reloaded = model.eval()(**inputs).logits, loaded.eval()(**inputs).logits
+    assert (reloaded - trained).abs().max() <= merge["tolerance"]
+    assert torch.equal(reloaded.argmax(-1), trained.argmax(-1))
+    saved_config = json.loads((tmp_path / "merged" / "adapter" / "adapter_config.json").read_text())
+    assert saved_config["task"] == "rte" and saved_config["peft_type"] == "LOKR"
+
+
+def _strip_adapter_children_only(model):
+    """The stripped copy as it was before unload existed: adapter children and hooks gone, peft's layers left."""
+    stripped = copy.deepcopy(model)
+    for module in list(stripped.modules()):
+        module._forward_hooks.clear()
+        for name, child in list(module.named_children()):
+            if isinstance(child, Adapter):
+                delattr(module, name)
+    return stripped
+
+
+def test_the_stripped_copy_check_fails_when_peft_layers_stay_behind(make_config, monkeypatch):
+    monkeypatch.setattr("src.callbacks.merge.without_adapters", _strip_adapter_children_only)
+    trainer, module, datamodule = _trainer_and_module(make_config, MergeCallback(), adapter="peft")
+    lokr = _owned(module.backbone.model)
+    trainer.test(module, datamodule=datamodule)
+    merge = module.results_sections["merge"]
+    assert not merge["merged_params_equal_backbone"]
+    assert merge["stripped_params"] - merge["backbone_params"] == lokr
