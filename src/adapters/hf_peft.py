@@ -9,7 +9,7 @@ as for our methods. The tuner is kept on the wrappers, so ``unload`` uses peft's
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -112,7 +112,7 @@ _PEFT_BOOKKEEPING = {
 @dataclass
 class PeftConfig(MethodConfig):
     peft_type: str = "LOKR"
-    peft_config: dict[str, Any] = field(default_factory=dict)
+    peft_config: dict[str, Any] | None = None
     targets: list[str] | str | None = None
 
     def validate(self) -> None:
