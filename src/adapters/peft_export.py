@@ -39,7 +39,9 @@ def _lora(layers: dict[str, Adapter]) -> tuple[str, dict[str, Any], Callable[[nn
     ranks = {a.A.shape[0] for a in layers.values()}
     scales = {a.scale for a in layers.values()}
     if len(ranks) > 1 or len(scales) > 1:
-        raise AdapterError(f"export_peft writes one LoRA rank and scale for all layers; this model has ranks {sorted(ranks)}.")
+        raise AdapterError(
+            f"export_peft writes one LoRA rank and scale for all layers; this model has ranks {sorted(ranks)}."
+        )
     rank, scale = ranks.pop(), scales.pop()
     dropout = {getattr(a.dropout, "p", 0.0) for a in layers.values()}.pop()
     settings = {"r": rank, "lora_alpha": scale * rank, "lora_dropout": dropout}
@@ -51,11 +53,16 @@ def _lora(layers: dict[str, Adapter]) -> tuple[str, dict[str, Any], Callable[[nn
     return "LORA", settings, fill
 
 
-def lokr_factor_shapes(d_out: int, d_in: int, decompose_factor: int) -> tuple[tuple[int, int], tuple[int, int]]:
+def lokr_factor_shapes(
+    d_out: int, d_in: int, decompose_factor: int
+) -> tuple[tuple[int, int], tuple[int, int]]:
     """LoKr's (w1, w2) shapes for a d_out x d_in linear layer, as peft computes them."""
     from peft.tuners.lokr.layer import factorization
 
-    (out_l, out_k), (in_m, in_n) = factorization(d_out, decompose_factor), factorization(d_in, decompose_factor)
+    (out_l, out_k), (in_m, in_n) = (
+        factorization(d_out, decompose_factor),
+        factorization(d_in, decompose_factor),
+    )
     return (out_l, in_m), (out_k, in_n)
 
 
@@ -65,10 +72,14 @@ def _lokr_factor_for(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]) ->
     for name, adapter in layers.items():
         d_out, d_in = hosts[name].out_features, hosts[name].in_features
         wanted = (tuple(adapter.A.shape), tuple(adapter.B.shape))
-        fits = {f for f in (-1, *range(1, max(d_out, d_in) + 1)) if lokr_factor_shapes(d_out, d_in, f) == wanted}
+        fits = {
+            f for f in (-1, *range(1, max(d_out, d_in) + 1)) if lokr_factor_shapes(d_out, d_in, f) == wanted
+        }
         candidates = fits if candidates is None else candidates & fits
         if not candidates:
-            expressible = sorted({lokr_factor_shapes(d_out, d_in, f) for f in (-1, *range(1, max(d_out, d_in) + 1))})
+            expressible = sorted(
+                {lokr_factor_shapes(d_out, d_in, f) for f in (-1, *range(1, max(d_out, d_in) + 1))}
+            )
             raise AdapterError(
                 f"PEFT LoKr cannot hold KronA's A={list(wanted[0])} B={list(wanted[1])} on {name} ({d_out}x{d_in}) "
                 "with one decompose_factor for all layers; the (A, B) shapes LoKr can give this layer: "
@@ -81,7 +92,9 @@ def _lokr_factor_for(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]) ->
 def _krona(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]):
     scales = {a.scale for a in layers.values()}
     if len(scales) > 1:
-        raise AdapterError(f"export_peft writes one LoKr scale for all layers; this model has scales {sorted(scales)}.")
+        raise AdapterError(
+            f"export_peft writes one LoKr scale for all layers; this model has scales {sorted(scales)}."
+        )
     factor = _lokr_factor_for(layers, hosts)
     r = max(max(a.B.shape) for a in layers.values())  # LoKr keeps w2 whole when r >= max(B) / 2
     settings = {"r": r, "alpha": scales.pop() * r, "decompose_factor": factor, "decompose_both": False}
@@ -89,7 +102,9 @@ def _krona(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]):
 
     def fill(layer: nn.Module, adapter: Adapter) -> None:
         if "default" not in layer.lokr_w1 or "default" not in layer.lokr_w2:
-            raise AdapterError(f"peft built decomposed LoKr factors for {adapter._host_name}: cannot hold KronA's full A and B.")
+            raise AdapterError(
+                f"peft built decomposed LoKr factors for {adapter._host_name}: cannot hold KronA's full A and B."
+            )
         layer.lokr_w1["default"].copy_(adapter.A)
         layer.lokr_w2["default"].copy_(adapter.B)
 
@@ -120,14 +135,18 @@ def export_peft(model: nn.Module, directory: str | Path, base_model: str | None 
             f"export_peft writes lora (as PEFT LoRA) and krona (as PEFT LoKr); this model has {methods or 'no adapters'}."
         )
     if any(a.merged for a in adapters):
-        raise AdapterError("unmerge the adapters (unmerge_all) before exporting them: merged updates live in the backbone.")
+        raise AdapterError(
+            "unmerge the adapters (unmerge_all) before exporting them: merged updates live in the backbone."
+        )
     layers = {a._host_name: a for a in adapters}
     hosts = {name: model.get_submodule(name) for name in layers}
     peft_type, settings, fill = _lora(layers) if methods == ["lora"] else _krona(layers, hosts)
     trained = _trained_modules(model, adapters)
     clash = sorted(set(trained) & set(layers))
     if clash:
-        raise AdapterError(f"{clash} train both an adapter and their own weights: PEFT cannot save both; export is refused.")
+        raise AdapterError(
+            f"{clash} train both an adapter and their own weights: PEFT cannot save both; export is refused."
+        )
     config_class = peft.mapping.PEFT_TYPE_TO_CONFIG_MAPPING[peft_type]
     task_type = next((t for suffix, t in TASK_TYPES.items() if type(model).__name__.endswith(suffix)), None)
     name_or_path = base_model or getattr(getattr(model, "config", None), "name_or_path", None) or None

@@ -20,7 +20,10 @@ from tests.conftest import compose_config
 from .conftest import FAMILIES, batch_for, logits, method_settings, perturb
 
 LOADERS = {"bert": AutoModelForSequenceClassification, "t5": T5ForConditionalGeneration}
-EXPORTS = {"lora": {}, "krona": {"a_shape": [4, 4], "b_shape": [12, 12]}}  # a shape pair LoKr can give a 48x48 layer
+EXPORTS = {
+    "lora": {},
+    "krona": {"a_shape": [4, 4], "b_shape": [12, 12]},
+}  # a shape pair LoKr can give a 48x48 layer
 
 
 @pytest.fixture
@@ -50,7 +53,9 @@ def test_export_loads_with_peft_to_the_same_logits(tiny_backbones, trained, tmp_
     assert not torch.allclose(logits(base.eval(), batch), logits(model, batch))
     loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
     expected = logits(model, batch)
-    torch.testing.assert_close(logits(loaded, batch), expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item())
+    torch.testing.assert_close(
+        logits(loaded, batch), expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item()
+    )
 
 
 def test_krona_exports_as_full_lokr_factors_with_the_same_scale(trained, tmp_path):
@@ -115,6 +120,8 @@ def test_any_peft_type_builds_from_the_cli_config_with_its_own_defaults(peft_typ
 
 
 def test_settings_another_peft_type_does_not_take_are_refused_naming_its_own():
-    cfg = compose_config(["backbone=tiny_bert", "adapter=peft", "adapter.peft_type=LORA", "adapter.peft_config={alpha: 4}"])
+    cfg = compose_config(
+        ["backbone=tiny_bert", "adapter=peft", "adapter.peft_type=LORA", "adapter.peft_config={alpha: 4}"]
+    )
     with pytest.raises(AdapterError, match=r"\['alpha'\], which LoraConfig does not take.*lora_alpha"):
         build_model(cfg)

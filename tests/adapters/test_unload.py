@@ -21,7 +21,9 @@ METHOD_CASES = [(family, method, {}) for family in FAMILIES for method in sorted
 PEFT_CASES = [(family, "peft", {"peft_type": t}) for family in FAMILIES for t in layer_tuner_types()]
 
 
-CASE_IDS = ["-".join([family, method, *overrides.values()]) for family, method, overrides in METHOD_CASES + PEFT_CASES]
+CASE_IDS = [
+    "-".join([family, method, *overrides.values()]) for family, method, overrides in METHOD_CASES + PEFT_CASES
+]
 
 
 def build(tiny_backbones, family: str, method: str, overrides: dict):
@@ -68,7 +70,9 @@ def test_unload_gives_back_the_bare_backbone(tiny_backbones, family, method, ove
 
 
 @pytest.mark.parametrize(("family", "method", "overrides"), METHOD_CASES + PEFT_CASES, ids=CASE_IDS)
-def test_merged_model_saves_and_loads_with_plain_transformers(tiny_backbones, tmp_path, family, method, overrides):
+def test_merged_model_saves_and_loads_with_plain_transformers(
+    tiny_backbones, tmp_path, family, method, overrides
+):
     bare, model = build(tiny_backbones, family, method, overrides)
     perturb(model)  # a trained model: adapters, head and any trained backbone parameters all moved
     batch = batch_for(family)
@@ -109,4 +113,6 @@ def test_merge_and_unload_refuses_non_finite_updates_and_changes_nothing(tiny_ba
     with pytest.raises(AdapterError, match="refusing to merge"):
         merge_and_unload(model)
     assert adapters_of(model) and not any(a.merged for a in adapters_of(model))
-    assert all(torch.equal(t, before[n]) or not torch.isfinite(t).all() for n, t in model.state_dict().items())
+    assert all(
+        torch.equal(t, before[n]) or not torch.isfinite(t).all() for n, t in model.state_dict().items()
+    )
