@@ -1,12 +1,17 @@
-"""Write files so that readers see the old file or the complete new one, never half of it."""
+"""Write files so that readers see the old file or the complete new one, never half of it.
+
+The temporary files and folders are created with the modes a plain ``open``/``mkdir`` would give
+(0o666 / 0o777 less the umask), not ``tempfile``'s owner-only 0o600 / 0o700, so colleagues sharing
+a cluster can read results and checkpoints when the umask lets them.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,8 +21,9 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     """Call ``write(tmp_path)`` for a temporary file beside ``path``, then rename it over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = _create_beside(
+        path, lambda candidate: os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    )
     try:
         write(tmp)
         with open(tmp, "rb+") as handle:
@@ -27,6 +33,18 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _create_beside(path: Path, create: Callable[[str], None]) -> str:
+    """A new, uniquely named temp entry beside ``path``; ``create`` must fail if the name exists."""
+    for _ in range(100):
+        candidate = str(path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            create(candidate)
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free temporary name beside {path}")
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -55,7 +73,7 @@ def atomic_directory(path: str | Path, write: Callable[[Path], None]) -> Path:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    tmp = Path(_create_beside(path, lambda candidate: os.mkdir(candidate, 0o777)))
     old = path.parent / f".{path.name}.old"
     try:
         write(tmp)

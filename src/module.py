@@ -13,6 +13,7 @@ from transformers import get_constant_schedule_with_warmup, get_linear_schedule_
 from src.backbones import Backbone
 from src.errors import ConfigError
 from src.metrics import build_metrics, finish, undefined
+from src.trainable_checkpoint import check_and_fill_frozen, drop_frozen, frozen_fingerprints
 
 STAGE_PREFIX = {"validation": "val", "test": "test"}
 UNDEFINED_NOTE = (
@@ -60,10 +61,20 @@ class GlueModule(L.LightningModule):
         self.last_metrics: dict[str, dict[str, float]] = {}
         self.results_sections: dict[str, object] = {}  # callbacks add their sections to results.json here
         self.results_sections["prediction"] = {"protocol": backbone.prediction}
+        self._frozen_fingerprints: dict[str, list] | None = None
 
     @property
     def task(self):
         return self.backbone.task
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        # Adapter-sized checkpoints: the frozen backbone comes from config on load (src/trainable_checkpoint.py).
+        if self._frozen_fingerprints is None:  # frozen weights never change, so checksum them once
+            self._frozen_fingerprints = frozen_fingerprints(self)
+        drop_frozen(checkpoint, self._frozen_fingerprints)
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        check_and_fill_frozen(self, checkpoint)
 
     def on_fit_start(self) -> None:
         # from_pretrained returns the model in eval mode; fine-tuning wants dropout on.

@@ -20,12 +20,13 @@ from src.callbacks import standalone_sections
 from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
-from src.errors import report_user_errors
+from src.errors import ConfigError, report_user_errors
 from src.module import GlueModule, OptimSettings
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
 from src.results import RESULTS_FILE, versions
 from src.resumable import ResumableGlueDataModule
+from src.run_dir import checkpoint_in_run, require_file
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ def build_datamodule(cfg: DictConfig, backbone: Backbone) -> GlueDataModule:
         tokenizer=backbone.tokenizer,
         text_to_text=backbone.text_to_text,
         **OmegaConf.to_container(cfg.data, resolve=True),
+    )
+
+
+def build_module(cfg: DictConfig, backbone: Backbone, datamodule: GlueDataModule) -> GlueModule:
+    return GlueModule(
+        backbone,
+        OptimSettings(**OmegaConf.to_container(cfg.optim, resolve=True)),
+        {stage: datamodule.eval_split_names(stage) for stage in ("validation", "test")},
     )
 
 
@@ -87,30 +96,42 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
     """Build, train and test, filling ``results`` as each measurement becomes available."""
     results["config"] = OmegaConf.to_container(cfg, resolve=True)
     results["versions"] = versions()
+    ckpt_path = checked_ckpt_path(cfg, output_dir)
     L.seed_everything(cfg.seed, workers=True)
     backbone = build_model(cfg)
     results["params"] = adapters.count_parameters(backbone.model, backbone.placement())
     check_fits(backbone, results["config"]["data"])
     if cfg.train or cfg.test:
         datamodule = build_datamodule(cfg, backbone)
-        module = GlueModule(
-            backbone,
-            OptimSettings(**OmegaConf.to_container(cfg.optim, resolve=True)),
-            {stage: datamodule.eval_split_names(stage) for stage in ("validation", "test")},
-        )
+        module = build_module(cfg, backbone, datamodule)
         trainer = build_trainer(cfg, output_dir)
         if cfg.train:
-            trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+            trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.test:
-            checkpoint = best_checkpoint(trainer) if cfg.train else None
+            checkpoint = best_checkpoint(trainer) if cfg.train else ckpt_path
             trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint)
             trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint)
             results["best_checkpoint"] = checkpoint
+            results["evaluated_checkpoint"] = checkpoint  # None: the weights in memory (untrained with train=false)
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
     else:  # no Trainer: the callbacks that can measure a bare model (parameter count, latency) still run
         results.update(standalone_sections(cfg, backbone))
     wandb_run.log_adapter(backbone.model, output_dir)
+
+
+def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
+    """``ckpt_path`` checked before any work: the checkpoint to resume from, or with ``train=false`` the one
+    to evaluate (``last``/``best``: this run directory's)."""
+    given = cfg.get("ckpt_path")
+    if not given:
+        return None
+    if not (cfg.train or cfg.test):
+        raise ConfigError("ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it.")
+    if given in ("best", "last", "hpc", "registry"):  # Lightning's names for a checkpoint of this run
+        return given if cfg.train else str(checkpoint_in_run(output_dir, given))
+    hint = "pass a Lightning .ckpt file, or evaluate a run with python -m src.eval run_dir=<run>"
+    return str(require_file(given, "ckpt_path", hint))
 
 
 def write_results(output_dir: Path, results: dict[str, Any], started: float) -> None:

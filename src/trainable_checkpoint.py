@@ -1,0 +1,105 @@
+"""Adapter-sized Lightning checkpoints: the frozen backbone is left out and taken from config on load.
+
+A checkpoint keeps what training changes (trainable parameters, buffers, optimiser, scheduler, loop
+and callback state) and, under ``frozen_backbone``, the shape and two checksums of every frozen
+parameter it left out. Loading fills those in from the model built from config, after checking
+that the checkpoint's tensors are exactly this model's minus its frozen parameters, with the same
+shapes, and that the frozen parameters are the ones it was trained on. A checkpoint without
+``frozen_backbone`` (full fine-tuning, or one saved before this format) holds everything and loads
+as it is, with the same key and shape checks.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from src.errors import ConfigError
+
+FROZEN_KEY = "frozen_backbone"
+SAME_RUN_HINT = "evaluate it with the config of the run that wrote it (python -m src.eval ckpt_path=<file>)"
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint that does not fit the model built from config; the message says what differs."""
+
+
+def frozen_parameter_names(module: nn.Module) -> list[str]:
+    """State-dict names of the parameters that do not train (tied ones under each of their names)."""
+    return [name for name, p in module.named_parameters(remove_duplicate=False) if not p.requires_grad]
+
+
+def fingerprint(tensor: torch.Tensor) -> list[Any]:
+    """Shape, sum and norm (float64): enough to tell another model's weights from these."""
+    detached = tensor.detach()
+    return [
+        list(detached.shape),
+        detached.sum(dtype=torch.float64).item(),
+        torch.linalg.vector_norm(detached, dtype=torch.float64).item(),
+    ]
+
+
+def frozen_fingerprints(module: nn.Module) -> dict[str, list[Any]]:
+    params = dict(module.named_parameters(remove_duplicate=False))
+    return {name: fingerprint(params[name]) for name in frozen_parameter_names(module)}
+
+
+def drop_frozen(checkpoint: dict[str, Any], fingerprints: dict[str, list[Any]]) -> None:
+    """Remove the frozen parameters from ``checkpoint['state_dict']``; full fine-tuning keeps everything."""
+    if not fingerprints:
+        return
+    state = checkpoint["state_dict"]
+    for name in fingerprints:
+        state.pop(name, None)
+    checkpoint[FROZEN_KEY] = fingerprints
+
+
+def _first(names: set[str] | list[str], limit: int = 3) -> str:
+    return ", ".join(sorted(names)[:limit]) + (" ..." if len(names) > limit else "")
+
+
+def _differs(saved: list[Any], now: list[Any]) -> bool:
+    _, saved_sum, saved_norm = saved
+    _, sum_now, norm_now = now
+    scale = max(saved_norm, norm_now, 1e-30)
+    return not (math.isclose(saved_norm, norm_now, rel_tol=1e-6) and abs(saved_sum - sum_now) <= 1e-6 * scale)
+
+
+def check_and_fill_frozen(
+    module: nn.Module, checkpoint: dict[str, Any], source: str = "the checkpoint"
+) -> None:
+    """Refuse a checkpoint of another model; put this model's frozen parameters into it, so a strict load works."""
+    state = checkpoint["state_dict"]
+    own = module.state_dict()
+    saved_frozen: dict[str, list[Any]] = checkpoint.get(FROZEN_KEY) or {}
+    unexpected = set(state) - set(own)
+    if unexpected:
+        raise CheckpointError(
+            f"{source} holds {len(unexpected)} tensors this model lacks ({_first(unexpected)}): it was saved with "
+            f"another backbone or adapter; {SAME_RUN_HINT}."
+        )
+    not_stored = set(own) - set(state)
+    missing = not_stored - set(saved_frozen)
+    if missing:
+        raise CheckpointError(
+            f"{source} lacks {len(missing)} tensors this model trains ({_first(missing)}): it was saved with "
+            f"another adapter configuration; {SAME_RUN_HINT}."
+        )
+    for name, tensor in state.items():
+        if tuple(tensor.shape) != tuple(own[name].shape):
+            raise CheckpointError(
+                f"{source} has {name} of shape {tuple(tensor.shape)}, this model {tuple(own[name].shape)}: it was saved "
+                f"with another backbone or adapter shape; {SAME_RUN_HINT}."
+            )
+    for name in sorted(not_stored):
+        now = fingerprint(own[name])
+        if now[0] != saved_frozen[name][0] or _differs(saved_frozen[name], now):
+            raise CheckpointError(
+                f"{source} was trained on another frozen backbone: {name} differs from the one built from config "
+                "(another backbone.pretrained, or backbone.init=random with another seed). Use the run's own backbone "
+                "settings and seed."
+            )
+        state[name] = own[name]
