@@ -1,8 +1,8 @@
 """Write files so that readers see the old file or the complete new one, never half of it.
 
-The temporary files and folders are created with the modes a plain ``open``/``mkdir`` would give
-(0o666 / 0o777 less the umask), not ``tempfile``'s owner-only 0o600 / 0o700, so colleagues sharing
-a cluster can read results and checkpoints when the umask lets them.
+Outputs get the modes a plain ``open``/``mkdir`` would give (0o666 / 0o777 less the umask), not
+``tempfile``'s or safetensors' owner-only 0o600 / 0o700, so colleagues sharing a cluster can read
+results, checkpoints and saved models when the umask lets them.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,10 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
     tmp = _create_beside(
         path, lambda candidate: os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     )
+    umask_mode = _mode(tmp)  # what open() gives under the current umask
     try:
         write(tmp)
+        os.chmod(tmp, umask_mode)  # ``write`` may have replaced the file (safetensors writes it 0o600)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
@@ -45,6 +48,19 @@ def _create_beside(path: Path, create: Callable[[str], None]) -> str:
             continue
         return candidate
     raise FileExistsError(f"no free temporary name beside {path}")
+
+
+def _mode(path: str | Path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _chmod_tree(root: Path, folder_mode: int) -> None:
+    """Folders ``folder_mode``, files the same without execute bits (what mkdir/open give under the umask)."""
+    for folder, subfolders, files in os.walk(root):
+        for name in subfolders:
+            os.chmod(os.path.join(folder, name), folder_mode)
+        for name in files:
+            os.chmod(os.path.join(folder, name), folder_mode & 0o666)
 
 
 def _finite_or_none(value: Any) -> Any:
@@ -77,6 +93,7 @@ def atomic_directory(path: str | Path, write: Callable[[Path], None]) -> Path:
     old = path.parent / f".{path.name}.old"
     try:
         write(tmp)
+        _chmod_tree(tmp, _mode(tmp))
         shutil.rmtree(old, ignore_errors=True)
         if path.exists():
             os.replace(path, old)

@@ -82,7 +82,7 @@ def check_and_fill_frozen(
             f"another backbone or adapter; {SAME_RUN_HINT}."
         )
     not_stored = set(own) - set(state)
-    missing = not_stored - set(saved_frozen)
+    missing = not_stored - (set(saved_frozen) & set(frozen_parameter_names(module)))
     if missing:
         raise CheckpointError(
             f"{source} lacks {len(missing)} tensors this model trains ({_first(missing)}): it was saved with "
