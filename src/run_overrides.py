@@ -35,11 +35,16 @@ def is_group_choice(override: Override) -> bool:
 
 def group_option(group: str, option: str) -> DictConfig:
     """The ``group`` node that ``group=option`` gives in ``python -m src.train`` (its defaults composed)."""
-    options = sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
+    folder = CONF_DIR / group
+    options = sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.rglob("*.yaml"))
     if option not in options:
-        raise ConfigError(f"{group}={option}: no such option. Options: {', '.join(options)}.")
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        composed = compose(overrides=[f"+{group}={option}"])
+        shown = ", ".join(options[:20]) + (f", ... ({len(options)} in {folder})" if len(options) > 20 else "")
+        raise ConfigError(f"{group}={option}: no such option. Options: {shown}.")
+    try:
+        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+            composed = compose(overrides=[f"+{group}={option}"])
+    except HydraException:  # e.g. an experiment, which overrides other groups' choices
+        composed = {"other config groups": None}
     if set(composed) != {group}:
         raise ConfigError(
             f"{group}={option} rewrites the whole run ({', '.join(sorted(composed))}), not one config group: "

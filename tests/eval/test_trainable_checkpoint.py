@@ -13,9 +13,9 @@ from tests.conftest import compose_config
 EVAL_NAMES = {"validation": [""], "test": [""]}
 
 
-def module_for(*overrides: str, seed: int = 42) -> GlueModule:
+def module_for(*overrides: str, seed: int = 42, backbone: str = "tiny_bert") -> GlueModule:
     L.seed_everything(seed)
-    backbone = build_model(compose_config(["backbone=tiny_bert", "task=rte", *overrides]))
+    backbone = build_model(compose_config([f"backbone={backbone}", "task=rte", *overrides]))
     return GlueModule(backbone, OptimSettings(), EVAL_NAMES)
 
 
@@ -26,12 +26,15 @@ def saved(module: GlueModule) -> dict:
     return checkpoint
 
 
-def test_lora_checkpoint_stores_only_the_trainable_parameters():
-    module = module_for("adapter=lora")
-    trainable = {name for name, p in module.named_parameters() if p.requires_grad}
+@pytest.mark.parametrize("backbone", ["tiny_bert", "tiny_t5"])
+def test_lora_checkpoint_stores_only_the_trainable_parameters(backbone):
+    module = module_for("adapter=lora", backbone=backbone)
+    trainable = {name for name, p in module.named_parameters(remove_duplicate=False) if p.requires_grad}
     checkpoint = saved(module)
     assert set(checkpoint["state_dict"]) == trainable
-    assert set(checkpoint[FROZEN_KEY]) == {n for n, p in module.named_parameters() if not p.requires_grad}
+    assert set(checkpoint[FROZEN_KEY]) == {
+        n for n, p in module.named_parameters(remove_duplicate=False) if not p.requires_grad
+    }
     assert sum(t.numel() for t in checkpoint["state_dict"].values()) < 0.01 * sum(
         p.numel() for p in module.parameters()
     )
@@ -44,13 +47,14 @@ def test_full_fine_tuning_stores_everything():
     assert FROZEN_KEY not in checkpoint
 
 
-def test_loading_fills_in_the_frozen_backbone_and_restores_the_trained_weights():
-    trained = module_for("adapter=lora")
+@pytest.mark.parametrize("backbone", ["tiny_bert", "tiny_t5"])  # T5: tied embeddings under three names
+def test_loading_fills_in_the_frozen_backbone_and_restores_the_trained_weights(backbone):
+    trained = module_for("adapter=lora", backbone=backbone)
     for param in trained.parameters():
         if param.requires_grad:
             param.data.add_(0.5)  # stands for training
     checkpoint = saved(trained)
-    fresh = module_for("adapter=lora")
+    fresh = module_for("adapter=lora", backbone=backbone)
     fresh.on_load_checkpoint(checkpoint)
     fresh.load_state_dict(checkpoint["state_dict"], strict=True)  # what Lightning does next
     for (name, mine), theirs in zip(fresh.state_dict().items(), trained.state_dict().values(), strict=True):
