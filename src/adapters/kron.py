@@ -6,6 +6,8 @@ Per token, X = x.reshape(a2, b2) and y = (A @ X @ B.T).reshape(a1*b1).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 
@@ -63,18 +65,28 @@ def valid_factor_shapes(d_out: int, d_in: int) -> list[tuple[tuple[int, int], tu
 
 def describe_valid_shapes(d_out: int, d_in: int, limit: int = 40) -> str:
     """A readable list of valid shapes, the most balanced (fewest parameters) first."""
-    shapes = sorted(valid_factor_shapes(d_out, d_in), key=lambda ab: ab[0][0] * ab[0][1] + ab[1][0] * ab[1][1])
+    shapes = sorted(
+        valid_factor_shapes(d_out, d_in), key=lambda ab: ab[0][0] * ab[0][1] + ab[1][0] * ab[1][1]
+    )
     shown = ", ".join(f"a_shape={list(a)} b_shape={list(b)}" for a, b in shapes[:limit])
     more = f" ... ({len(shapes) - limit} more)" if len(shapes) > limit else ""
     return shown + more
 
 
-def balanced_factor_shapes(d_out: int, d_in: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The valid shapes with the fewest parameters (ties: the highest possible rank, then the taller A),
-    e.g. (32,24)/(24,32) for 768 x 768, not the rank-1 (768,1)/(1,768) that has the same count."""
+Shapes = tuple[tuple[int, int], tuple[int, int]]
+CountFn = Callable[[tuple[int, int], tuple[int, int]], int]
+
+
+def balanced_factor_shapes(
+    d_out: int, d_in: int, count: CountFn | None = None, inner_rank: int | None = None
+) -> Shapes:
+    """The valid shapes with the fewest parameters by ``count`` (default a1*a2 + b1*b2; ties: the highest
+    possible rank, then the taller A), e.g. (32,24)/(24,32) for 768 x 768, not the rank-1 (768,1)/(1,768)
+    that has the same count."""
+    count = count or factor_parameter_count
     return min(
         valid_factor_shapes(d_out, d_in),
-        key=lambda ab: (factor_parameter_count(*ab), -max_kron_rank(*ab), -ab[0][0]),
+        key=lambda ab: (count(*ab), -max_kron_rank(*ab, inner_rank), -ab[0][0]),
     )
 
 
@@ -82,14 +94,56 @@ def factor_parameter_count(a_shape, b_shape) -> int:
     return a_shape[0] * a_shape[1] + b_shape[0] * b_shape[1]
 
 
-def max_kron_rank(a_shape, b_shape) -> int:
-    """The highest rank kron(A, B) can reach: rank(A) * rank(B) <= min(a1, a2) * min(b1, b2)."""
-    return min(a_shape) * min(b_shape)
+def stored_factor_count(shape: tuple[int, int], inner_rank: int | None) -> int:
+    """Parameters of one factor of this shape, kept whole (inner_rank None) or as a (rows x r)(r x cols) product."""
+    return shape[0] * shape[1] if inner_rank is None else inner_rank * (shape[0] + shape[1])
 
 
-def shapes_closest_to_budget(d_out: int, d_in: int, budget: int) -> tuple[tuple[int, int], tuple[int, int]]:
-    """The valid shapes whose a1*a2 + b1*b2 is closest to ``budget`` (ties: the taller A)."""
+def max_kron_rank(a_shape, b_shape, inner_rank: int | None = None) -> int:
+    """The highest rank kron(A, B) can reach: rank(A) * rank(B) <= min(a1, a2) * min(b1, b2), each side
+    capped at ``inner_rank`` when the factors are stored as rank-r products."""
+    cap = inner_rank or max(*a_shape, *b_shape)
+    return min(*a_shape, cap) * min(*b_shape, cap)
+
+
+def shapes_closest_to_budget(
+    d_out: int, d_in: int, budget: int, count: CountFn | None = None, inner_rank: int | None = None
+) -> Shapes:
+    """The valid shapes whose parameter count (``count``, default a1*a2 + b1*b2) is closest to ``budget``
+    (ties: the highest possible rank, then the taller A)."""
+    count = count or factor_parameter_count
     return min(
         valid_factor_shapes(d_out, d_in),
-        key=lambda ab: (abs(factor_parameter_count(*ab) - budget), -max_kron_rank(*ab), -ab[0][0]),
+        key=lambda ab: (abs(count(*ab) - budget), -max_kron_rank(*ab, inner_rank), -ab[0][0]),
     )
+
+
+def rearranged(weight: torch.Tensor, a_shape, b_shape) -> torch.Tensor:
+    """Van Loan and Pitsianis' rearrangement R(W), (a1*a2, b1*b2): row i*a2 + j is the (i, j) block of W
+    (b1 x b2) flattened, so R(kron(A, B)) = vec(A) vec(B)^T and ||W - kron(A, B)||_F = ||R(W) - vec(A) vec(B)^T||_F."""
+    (a1, a2), (b1, b2) = a_shape, b_shape
+    return weight.reshape(a1, b1, a2, b2).permute(0, 2, 1, 3).reshape(a1 * a2, b1 * b2)
+
+
+def nearest_kronecker_terms(
+    weight: torch.Tensor, shapes: list[Shapes]
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Factors (A_i, B_i) with ``sum_i kron(A_i, B_i)`` the best Frobenius approximation of ``weight`` by
+    ``len(shapes)`` Kronecker terms: the top singular triplets (sigma_i, u_i, v_i) of R(W), A_i = sqrt(sigma_i)
+    mat(u_i), B_i = sqrt(sigma_i) mat(v_i) (Eckart-Young on R(W)). Terms of different shapes are taken
+    greedily, each from what the previous ones left; for one shared shape that is the same top-k SVD.
+    Computed in float64 and returned in the weight's dtype."""
+    residual = weight.detach().to(torch.float64)
+    factors: list[tuple[torch.Tensor, torch.Tensor]] = []
+    same_shape = len(set(shapes)) == 1
+    for i, (a_shape, b_shape) in enumerate(shapes):
+        if i == 0 or not same_shape:
+            U, S, Vh = torch.linalg.svd(rearranged(residual, a_shape, b_shape), full_matrices=False)
+            top = 0
+        root = S[top].sqrt()
+        A, B = (root * U[:, top]).reshape(a_shape), (root * Vh[top]).reshape(b_shape)
+        factors.append((A.to(weight.dtype), B.to(weight.dtype)))
+        if not same_shape:
+            residual = residual - torch.kron(A, B)
+        top += 1
+    return factors

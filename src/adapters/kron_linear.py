@@ -1,15 +1,19 @@
-"""A linear layer and its Kronecker update in one: ``y = x (W + s * kron(A, B))^T + bias``.
+"""A linear layer and its Kronecker update in one: ``y = x (W + s * sum_i kron(A_i, B_i))^T + bias``.
 
 Forward and the input's gradient each cost one GEMM with the updated weight, exactly the frozen
-layer's own work: the update adds only building ``kron(A, B)`` (d_out * d_in multiply-adds per call,
-not per token). The factors' gradients are contracted per token, never through the dense
+layer's own work: the update adds only building the k products (k * d_out * d_in multiply-adds per
+call, not per token). Each factor's gradient is contracted per token, never through the dense
 ``G^T X`` (that would cost the frozen layer's whole GEMM again):
 
-    grad A = s * sum_n G_n B X_n^T        grad B = s * sum_n G_n^T A X_n
+    grad A_i = s * sum_n G_n B_i X_n^T        grad B_i = s * sum_n G_n^T A_i X_n
+    grad s   = sum_i <grad A_i / s, A_i>      (= <G^T X, sum_i kron(A_i, B_i)>, without G^T X)
 
 with X_n = x_n.reshape(a2, b2) and G_n = grad_y_n.reshape(a1, b1), each in its cheaper order, over
-chunks of tokens so the intermediates stay in cache (bench/kernels.py measures the whole layer, for
-every factorisation of 768 and 1024 with ``--grid all``).
+chunks of tokens so the intermediates stay in cache; terms of one shape share the chunk's transposed
+copies of x and g (bench/kernels.py measures the whole layer, for every factorisation of 768 and 1024
+with ``--grid all``). Factors stored as low-rank products (LoKr's ``B = B_a B_b``) are composed
+before the call and get their gradients from A_i's and B_i's by autograd: small matrices, no dense
+d_out x d_in gradient anywhere.
 """
 
 from __future__ import annotations
@@ -23,9 +27,21 @@ from .kron import factorised_cost
 TOKENS_PER_CHUNK = 512
 MIN_BATCHED_SIDE = 16
 
+Scale = float | torch.Tensor
 
-def fused_weight(weight: torch.Tensor, A: torch.Tensor, B: torch.Tensor, scale: float) -> torch.Tensor:
-    return torch.add(weight, torch.kron(A, B), alpha=scale)
+
+def kron_sum(factors) -> torch.Tensor:
+    """``sum_i kron(A_i, B_i)`` for factors = [A_0, B_0, A_1, B_1, ...]."""
+    total = torch.kron(factors[0], factors[1])
+    for A, B in zip(factors[2::2], factors[3::2], strict=True):
+        total = total + torch.kron(A, B)
+    return total
+
+
+def fused_weight(weight: torch.Tensor, factors, scale: Scale) -> torch.Tensor:
+    if isinstance(scale, torch.Tensor):
+        return weight + scale * kron_sum(factors)
+    return torch.add(weight, kron_sum(factors), alpha=scale)
 
 
 def contraction_plan(a_shape, b_shape) -> tuple[bool, bool]:
@@ -44,14 +60,22 @@ def contraction_plan(a_shape, b_shape) -> tuple[bool, bool]:
     return x_with_b, min(reuse_sides) >= MIN_BATCHED_SIDE
 
 
-def factor_gradients(x: torch.Tensor, g: torch.Tensor, A: torch.Tensor, B: torch.Tensor):
-    """``(sum_n G_n B X_n^T, sum_n G_n^T A X_n)`` for x of shape (n, a2*b2) and g of shape (n, a1*b1)."""
-    x_with_b, per_token = contraction_plan(A.shape, B.shape)
-    contract = _per_token if per_token else _transposed
-    grad_A, grad_B = torch.zeros_like(A), torch.zeros_like(B)
+def factor_gradients(x: torch.Tensor, g: torch.Tensor, factors) -> list[torch.Tensor]:
+    """``[sum_n G_n B_i X_n^T, sum_n G_n^T A_i X_n for each term]`` (unscaled) for x of shape (n, d_in) and g (n, d_out)."""
+    pairs = list(zip(factors[0::2], factors[1::2], strict=True))
+    plans = [contraction_plan(A.shape, B.shape) for A, B in pairs]
+    grads = [torch.zeros_like(f) for f in factors]
     for xs, gs in zip(x.split(TOKENS_PER_CHUNK), g.split(TOKENS_PER_CHUNK), strict=True):
-        contract(xs, gs, A, B, x_with_b, grad_A, grad_B)
-    return grad_A, grad_B
+        copies: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+        for i, ((A, B), (x_with_b, per_token)) in enumerate(zip(pairs, plans, strict=True)):
+            if per_token:
+                _per_token(xs, gs, A, B, x_with_b, grads[2 * i], grads[2 * i + 1])
+                continue
+            key = (*A.shape, *B.shape)
+            if key not in copies:
+                copies[key] = _transposed_copies(xs, gs, A.shape, B.shape)
+            _transposed(*copies[key], A, B, x_with_b, grads[2 * i], grads[2 * i + 1])
+    return grads
 
 
 def _per_token(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
@@ -71,12 +95,19 @@ def _per_token(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
         grad_B += torch.bmm(G.transpose(1, 2), AX).sum(0)
 
 
-def _transposed(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
-    """Copies of x and g with the token axis second, (a2, m, b2) and (a1, m, b1), then 2-D GEMMs only."""
-    (a1, a2), (b1, b2) = A.shape, B.shape
+def _transposed_copies(xs, gs, a_shape, b_shape) -> tuple[torch.Tensor, torch.Tensor]:
+    """x and g with the token axis second, (a2, m, b2) and (a1, m, b1): shared by the terms of one shape."""
+    (a1, a2), (b1, b2) = a_shape, b_shape
     m = xs.shape[0]
     Xt = xs.reshape(m, a2, b2).transpose(0, 1).contiguous()
     Gt = gs.reshape(m, a1, b1).transpose(0, 1).contiguous()
+    return Xt, Gt
+
+
+def _transposed(Xt, Gt, A, B, x_with_b: bool, grad_A, grad_B) -> None:
+    """2-D GEMMs only, over the transposed copies."""
+    (a1, a2), (b1, b2) = A.shape, B.shape
+    m = Xt.shape[1]
     if x_with_b:
         XB = Xt.view(a2 * m, b2) @ B.T  # (a2, m, b1)
         grad_A.addmm_(Gt.view(a1, m * b1), XB.view(a2, m * b1).T)
@@ -91,33 +122,41 @@ def _transposed(xs, gs, A, B, x_with_b: bool, grad_A, grad_B) -> None:
 
 class KronLinearFunction(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, weight, bias, A, B, scale: float):
-        ctx.save_for_backward(x, weight, A, B)
-        ctx.scale = scale
+    def forward(ctx, x, weight, bias, scale, *factors):
+        ctx.save_for_backward(x, weight, scale if isinstance(scale, torch.Tensor) else None, *factors)
+        ctx.scale = scale if not isinstance(scale, torch.Tensor) else None
         ctx.has_bias = bias is not None
-        return F.linear(x, fused_weight(weight, A, B, scale), bias)
+        return F.linear(x, fused_weight(weight, factors, scale), bias)
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad_out):
-        x, weight, A, B = ctx.saved_tensors
-        scale = ctx.scale
-        need_x, need_w, need_bias, need_A, need_B, _ = ctx.needs_input_grad
+        x, weight, scale_tensor, *factors = ctx.saved_tensors
+        scale = ctx.scale if scale_tensor is None else scale_tensor
+        need_x, need_w, need_bias, need_scale, *need_factors = ctx.needs_input_grad
         g = grad_out.reshape(-1, grad_out.shape[-1])
         xs = x.reshape(-1, x.shape[-1])
-        grad_x = grad_w = grad_bias = grad_A = grad_B = None
+        grad_x = grad_w = grad_bias = grad_scale = None
+        grad_factors = [None] * len(factors)
         if need_x:
-            grad_x = (g @ fused_weight(weight, A, B, scale)).view(x.shape)
+            grad_x = (g @ fused_weight(weight, factors, scale)).view(x.shape)
         if need_w:
             grad_w = g.T @ xs
         if need_bias and ctx.has_bias:
             grad_bias = g.sum(0)
-        if need_A or need_B:
-            grad_A, grad_B = factor_gradients(xs, g, A, B)
-            grad_A, grad_B = grad_A * scale, grad_B * scale
-        return grad_x, grad_w, grad_bias, grad_A, grad_B, None
+        if need_scale or any(need_factors):
+            unscaled = factor_gradients(xs, g, factors)
+            if need_scale:
+                # <G^T X, kron(A, B)> = <unscaled grad A, A>: bilinearity, no dense G^T X
+                grad_scale = sum((ga * A).sum() for ga, A in zip(unscaled[0::2], factors[0::2], strict=True))
+                grad_scale = grad_scale.reshape(scale.shape)
+            grad_factors = [
+                gf * scale if need else None for gf, need in zip(unscaled, need_factors, strict=True)
+            ]
+        return grad_x, grad_w, grad_bias, grad_scale, *grad_factors
 
 
-def kron_linear(x, weight, bias, A, B, scale: float = 1.0) -> torch.Tensor:
-    """``F.linear(x, weight + scale * kron(A, B), bias)`` with factorised gradients for A and B."""
-    return KronLinearFunction.apply(x, weight, bias, A, B, scale)
+def kron_linear(x, weight, bias, factors, scale: Scale = 1.0) -> torch.Tensor:
+    """``F.linear(x, weight + scale * sum_i kron(A_i, B_i), bias)`` for factors = [A_0, B_0, A_1, B_1, ...],
+    with factorised gradients for every factor and for ``scale`` when it is a tensor that requires grad."""
+    return KronLinearFunction.apply(x, weight, bias, scale, *factors)

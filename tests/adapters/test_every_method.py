@@ -22,7 +22,7 @@ from src.config import CONF_DIR
 from .conftest import FAMILIES, batch_for, logits, perturb
 
 CASES = [(family, method) for family in FAMILIES for method in sorted(METHODS)]
-STARTS_AS_BASE = {"krona", "lora", "pa", "krona_b", "bitfit", "full", "peft"}
+STARTS_AS_BASE = {"krona", "lokr", "lora", "pa", "krona_b", "bitfit", "full", "peft"}
 STARTS_NEAR_BASE = {"adakron", "madakron", "houlsby", "pfeiffer", "compacter", "compacterpp"}
 
 

@@ -51,7 +51,7 @@ def test_values_and_all_gradients_match_the_dense_layer(a_shape, b_shape, with_b
     inputs = [t for t in (x, weight, bias, A, B) if t is not None]
     upstream = torch.randn(3, 7, d_out, generator=generator, dtype=torch.float64)
 
-    fused = kron_linear(x, weight, bias, A, B, -1.5)
+    fused = kron_linear(x, weight, bias, [A, B], -1.5)
     dense = dense_reference(x, weight, bias, A, B, -1.5)
     torch.testing.assert_close(fused, dense, rtol=1e-12, atol=1e-12)
     for got, want in zip(
@@ -64,7 +64,7 @@ def test_frozen_weight_gets_no_gradient_and_factors_do():
     torch.manual_seed(0)
     linear = nn.Linear(12, 12).requires_grad_(False)
     A, B = nn.Parameter(torch.randn(3, 4)), nn.Parameter(torch.randn(4, 3))
-    kron_linear(torch.randn(5, 12), linear.weight, linear.bias, A, B).sum().backward()
+    kron_linear(torch.randn(5, 12), linear.weight, linear.bias, [A, B]).sum().backward()
     assert linear.weight.grad is None and linear.bias.grad is None
     assert A.grad is not None and A.grad.abs().sum() > 0 and B.grad.abs().sum() > 0
 
