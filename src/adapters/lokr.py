@@ -42,4 +42,10 @@ class LoKrConfig(KronAConfig):
 @register("lokr", LoKrConfig)
 def apply(model: nn.Module, cfg: LoKrConfig, placement: Placement) -> list[Adapter]:
     """LoKr: KronA with B (or A and B) a rank-r product, scale alpha / r, PEFT's shapes and init; mergeable."""
-    return wrap_linears(model, placement, cfg.targets, lambda name, linear: cfg.adapter_for(name, linear, LoKr), install=install_fused)
+    return wrap_linears(
+        model,
+        placement,
+        cfg.targets,
+        lambda name, linear: cfg.adapter_for(name, linear, LoKr),
+        install=install_fused,
+    )

@@ -30,7 +30,13 @@ OPTIONS = {
     "rank3_both": {"inner_rank": 3, "decompose": "both"},
     "learn_scale": {"terms": 2, "learn_scale": True},
     "dora": {"weight_decompose": True},
-    "everything": {"terms": 3, "inner_rank": 2, "decompose": "both", "learn_scale": True, "weight_decompose": True},
+    "everything": {
+        "terms": 3,
+        "inner_rank": 2,
+        "decompose": "both",
+        "learn_scale": True,
+        "weight_decompose": True,
+    },
 }
 
 
@@ -82,10 +88,15 @@ def test_values_and_every_gradient_match_the_dense_formula(shapes, options, fuse
     want = dense_layer(x, holder.layer, krona)
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
     for leaf, g, w in zip(
-        leaves, torch.autograd.grad(got, leaves, upstream), torch.autograd.grad(want, leaves, upstream), strict=True
+        leaves,
+        torch.autograd.grad(got, leaves, upstream),
+        torch.autograd.grad(want, leaves, upstream),
+        strict=True,
     ):
         assert g.abs().sum() > 0, "every leaf must get a non-zero gradient here"
-        torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10, msg=lambda m, leaf=leaf: f"{leaf.shape}: {m}")
+        torch.testing.assert_close(
+            g, w, rtol=1e-10, atol=1e-10, msg=lambda m, leaf=leaf: f"{leaf.shape}: {m}"
+        )
 
 
 def _counting(calls: list):
@@ -117,7 +128,9 @@ def test_kron_linear_with_k_terms_and_a_tensor_scale(plans, monkeypatch):
     delta = sum(torch.kron(A, B) for A, B in zip(factors[0::2], factors[1::2], strict=True))
     want = x @ (weight + scale * delta).T + bias
     torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
-    for g, w in zip(torch.autograd.grad(got, leaves, upstream), torch.autograd.grad(want, leaves, upstream), strict=True):
+    for g, w in zip(
+        torch.autograd.grad(got, leaves, upstream), torch.autograd.grad(want, leaves, upstream), strict=True
+    ):
         torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
 
 

@@ -39,7 +39,9 @@ def dense_reference(x, weight, bias, A, B, scale):
 @pytest.mark.parametrize(("a_shape", "b_shape"), SHAPES)
 @pytest.mark.parametrize("with_bias", [True, False])
 def test_values_and_all_gradients_match_the_dense_layer(a_shape, b_shape, with_bias, monkeypatch):
-    monkeypatch.setattr(fused_module, "TOKENS_PER_CHUNK", 4)  # 21 tokens: several chunks and a ragged last one
+    monkeypatch.setattr(
+        fused_module, "TOKENS_PER_CHUNK", 4
+    )  # 21 tokens: several chunks and a ragged last one
     generator = torch.Generator().manual_seed(sum(a_shape) * 31 + sum(b_shape))
     d_out, d_in = a_shape[0] * b_shape[0], a_shape[1] * b_shape[1]
 
@@ -55,7 +57,9 @@ def test_values_and_all_gradients_match_the_dense_layer(a_shape, b_shape, with_b
     dense = dense_reference(x, weight, bias, A, B, -1.5)
     torch.testing.assert_close(fused, dense, rtol=1e-12, atol=1e-12)
     for got, want in zip(
-        torch.autograd.grad(fused, inputs, upstream), torch.autograd.grad(dense, inputs, upstream), strict=True
+        torch.autograd.grad(fused, inputs, upstream),
+        torch.autograd.grad(dense, inputs, upstream),
+        strict=True,
     ):
         torch.testing.assert_close(got, want, rtol=1e-12, atol=1e-12)
 
@@ -82,7 +86,9 @@ def installed_krona(d: int = 12, a_shape=(3, 4), b_shape=(4, 3)) -> tuple[nn.Mod
 def test_installed_layer_fuses_large_token_batches_and_factorises_small_ones(monkeypatch):
     holder, krona = installed_krona()
     calls = []
-    monkeypatch.setattr("src.adapters.krona.kron_linear", lambda *a: calls.append(a) or fused_module.kron_linear(*a))
+    monkeypatch.setattr(
+        "src.adapters.krona.kron_linear", lambda *a: calls.append(a) or fused_module.kron_linear(*a)
+    )
     layer = holder.layer
     # 12x12 layer: kron(A, B) costs 144 multiply-adds; the factorised update 3*4*3 + 3*4*4 = 84 per token.
     few, many = torch.randn(1, 12), torch.randn(2, 12)
