@@ -6,7 +6,9 @@ frozen linear alone; plus KronA's factorised update added to the layer's output 
 (kron_matmul, the layer before fusing) for reference.
 
 ``python -m bench.kernels`` (default grid: the paper's A=(p,q), B=(q,p) pairs for d = 768 and 1024);
-``--grid all``: every valid (a1,a2),(b1,b2) except the whole-matrix ones (1,1)/(d,d), (d,d)/(1,1).
+``--grid all``: every valid (a1,a2),(b1,b2) except the whole-matrix ones (1,1)/(d,d), (d,d)/(1,1);
+``--family``: the KronA family's variants (terms 2 and 4, inner ranks, both factors low-rank) at the
+target shapes against PEFT LoKr at the same settings (bench/kron_family.py), table ``kernels_family``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from src.adapters.krona import KronA
 from src.adapters.lora import LoRA
 from src.adapters.placement import install_fused, install_parallel
 
+from . import kron_family
 from .common import (
     configure_threads,
     device,
@@ -190,9 +193,18 @@ def main(argv: list[str] | None = None) -> None:
         "--target-rounds", type=int, default=31, help="rounds for the (32,24)/(24,32) target shapes"
     )
     parser.add_argument("--only-targets", action="store_true", help="time only the target shapes")
+    parser.add_argument(
+        "--family", action="store_true", help="the KronA family's rows against PEFT LoKr (kernels_family)"
+    )
+    parser.add_argument(
+        "--variants", nargs="+", choices=sorted(kron_family.VARIANTS), default=list(kron_family.VARIANTS)
+    )
     args = parser.parse_args(argv)
     configure_threads()
     where = device()
+    if args.family:
+        family_table(args, where)
+        return
     rows = []
     for d in args.dims:
         for shape in [s for s in grid(d, args.grid) if s in TARGET_SHAPES or not args.only_targets]:
@@ -214,7 +226,11 @@ def main(argv: list[str] | None = None) -> None:
             {
                 k: r[k]
                 for k in (
-                    "A", "B", "overhead_vs_lokr", "overhead_vs_lora", "krona_minus_lora_ms",
+                    "A",
+                    "B",
+                    "overhead_vs_lokr",
+                    "overhead_vs_lora",
+                    "krona_minus_lora_ms",
                     "rounds_krona_not_slower_than_lora",
                 )
             }
@@ -238,6 +254,40 @@ def main(argv: list[str] | None = None) -> None:
         COLUMNS,
         notes,
         summary=summary,
+    )
+
+
+def family_table(args, where: torch.device) -> None:
+    rows = []
+    for d in args.dims:
+        for shape in [s for s in grid(d, "paper") if s in TARGET_SHAPES]:
+            for variant in args.variants:
+                row = kron_family.measure_variant(
+                    d,
+                    shape,
+                    variant,
+                    (args.batch, args.seq_len),
+                    args.target_rounds,
+                    where,
+                    frozen_linear,
+                    installed,
+                )
+                rows.append(row)
+                print(f"d={d} A={shape[0]} B={shape[1]} {variant}: krona overhead {row['krona_overhead_ms']:.2f} ms, "
+                      f"peft lokr {row['peft_lokr_overhead_ms']:.2f} ms", flush=True)  # fmt: skip
+    notes = [
+        f"whole adapted {args.batch}x{args.seq_len}-token layer, forward + gradients of input and trainable parameters; "
+        f"median of {args.target_rounds} interleaved rounds after one warm-up",
+        "krona = the variant as the framework installs it (fused layer); peft_lokr = PEFT's LoKr layer holding the "
+        "same factors (rank-r w2 / w1 for inner ranks; k terms = k LoKr adapters active together)",
+        "overhead = median over rounds of (time - frozen linear alone in the same round)",
+    ]
+    write_table(
+        "kernels_family",
+        "Kronecker family kernels: adapted layer forward+backward",
+        rows,
+        kron_family.COLUMNS,
+        notes,
     )
 
 
