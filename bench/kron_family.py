@@ -50,7 +50,7 @@ def peft_lokr_same(linear: nn.Linear, krona: KronA) -> nn.Module:
             for key in (whole, first, second):
                 if name in getattr(layer, key):
                     del getattr(layer, key)[name]
-            parts = krona._parts(letter, term)
+            parts = krona.factor_parts(letter, term)
             keys = (whole,) if len(parts) == 1 else (first, second)
             for key, part in zip(keys, parts, strict=True):
                 getattr(layer, key)[name] = nn.Parameter(part.detach().clone())

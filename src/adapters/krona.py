@@ -33,10 +33,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._kron_shapes import (
+    AUTO,
+    INITS,
+    LOKR_SHAPES,
+    KronFactorsConfig,
+    check_factor_shapes,
+    is_shape_list,
+    kaiming_,
+    lokr_factor_shapes,
+    per_term_shapes,
+)
 from .base import Adapter, AdapterError
 from .kron import (
     balanced_factor_shapes,
-    describe_valid_shapes,
     factorised_cost,
     kron_matmul,
     nearest_kronecker_terms,
@@ -45,66 +55,10 @@ from .kron import (
 )
 from .kron_linear import fused_weight, kron_linear, kron_sum
 from .placement import Placement, install_fused, wrap_linears
-from .registry import MethodConfig, register
-
-INITS = ("a_kaiming", "b_kaiming")
-
-
-def kaiming_(tensor: torch.Tensor) -> torch.Tensor:
-    return nn.init.kaiming_uniform_(tensor, a=math.sqrt(5))
-
-
-def check_factor_shapes(a_shape, b_shape, d_out: int, d_in: int, where: str) -> None:
-    a1, a2 = a_shape
-    b1, b2 = b_shape
-    if a1 * b1 != d_out or a2 * b2 != d_in:
-        raise AdapterError(
-            f"KronA factors a_shape={list(a_shape)} b_shape={list(b_shape)} give a "
-            f"{a1 * b1}x{a2 * b2} update but {where} is {d_out}x{d_in} (out x in): "
-            f"need a1*b1 = {d_out} and a2*b2 = {d_in}. Valid shapes for this layer: "
-            f"{describe_valid_shapes(d_out, d_in)}"
-        )
-
-
-AUTO = "auto"
-
-
-def resolve_factor_shapes(a_shape, b_shape, d_out: int, d_in: int, where: str, budget: int | None = None):
-    """The configured shapes checked against a d_out x d_in layer. ``auto`` (or None): the valid shapes
-    whose parameter count is closest to ``budget``, or the most balanced ones when there is no budget."""
-    if a_shape in (None, AUTO):
-        if budget is None:
-            return balanced_factor_shapes(d_out, d_in)
-        return shapes_closest_to_budget(d_out, d_in, budget)
-    check_factor_shapes(a_shape, b_shape, d_out, d_in, where)
-    return tuple(a_shape), tuple(b_shape)
-
-
-def validate_factor_settings(a_shape, b_shape, budget: int | None) -> None:
-    """Shared by every Kronecker method's config: both shapes given, or both auto; a positive budget."""
-    if (a_shape in (None, AUTO)) != (b_shape in (None, AUTO)):
-        raise AdapterError(
-            "set both adapter.a_shape and adapter.b_shape (like [32,24] and [24,32]), or both to auto "
-            "(auto: the valid shapes closest to adapter.budget, or the most balanced ones when budget is null)."
-        )
-    for key, value in (("a_shape", a_shape), ("b_shape", b_shape)):
-        if isinstance(value, str) and value != AUTO:
-            raise AdapterError(f"adapter.{key}={value!r}: use auto or two positive integers like [32, 24].")
-        if value not in (None, AUTO) and (len(value) != 2 or any(int(v) < 1 for v in value)):
-            raise AdapterError(f"adapter.{key} must be two positive integers like [32, 24], got {value!r}.")
-    if budget is not None and budget < 1:
-        raise AdapterError(
-            f"adapter.budget={budget}: give a positive number of parameters per layer, or null."
-        )
-    if budget is not None and a_shape not in (None, AUTO):
-        raise AdapterError(
-            "adapter.budget only applies with a_shape=auto and b_shape=auto; drop one of them."
-        )
-
+from .registry import register
 
 KRONA_INITS = (*INITS, "svd_a", "svd")
 DECOMPOSE = ("b", "both")
-LOKR_SHAPES = "lokr"
 
 
 def factor_name(letter: str, term: int) -> str:
@@ -195,19 +149,20 @@ class KronA(Adapter):
                 self._kaiming("A", term)
                 self._kaiming_then_zero("B", term)
 
-    def _parts(self, letter: str, term: int) -> list[nn.Parameter]:
+    def factor_parts(self, letter: str, term: int) -> list[nn.Parameter]:
+        """The parameters that make factor A or B of one term: [whole] or [rows x r, r x cols]."""
         name = factor_name(letter, term)
         if self.decomposed[letter]:
             return [getattr(self, f"{name}_a"), getattr(self, f"{name}_b")]
         return [getattr(self, name)]
 
     def _kaiming(self, letter: str, term: int) -> None:
-        for part in self._parts(letter, term):
+        for part in self.factor_parts(letter, term):
             kaiming_(part)
 
     def _kaiming_then_zero(self, letter: str, term: int, zero_first: bool = False) -> None:
         """A whole factor zero; a product with one part Kaiming and the other zero (the second, or the first)."""
-        parts = self._parts(letter, term)
+        parts = self.factor_parts(letter, term)
         if len(parts) == 1:
             parts[0].zero_()
             return
@@ -216,7 +171,7 @@ class KronA(Adapter):
         kaiming_(other)
 
     def _set_factor(self, letter: str, term: int, value: torch.Tensor) -> None:
-        parts = self._parts(letter, term)
+        parts = self.factor_parts(letter, term)
         if len(parts) == 1:
             parts[0].copy_(value)
         else:
@@ -224,7 +179,7 @@ class KronA(Adapter):
                 part.copy_(piece)
 
     def factor(self, letter: str, term: int) -> torch.Tensor:
-        parts = self._parts(letter, term)
+        parts = self.factor_parts(letter, term)
         return parts[0] if len(parts) == 1 else parts[0] @ parts[1]
 
     def factors(self) -> list[torch.Tensor]:
@@ -277,7 +232,7 @@ class KronA(Adapter):
         update added to W would be rounded away at W's scale, so there it stays a separate term."""
         if type(host).forward is not nn.Linear.forward or torch.is_autocast_enabled(x.device.type):
             return False
-        first = self._parts("A", 0)[0]
+        first = self.factor_parts("A", 0)[0]
         if not (x.dtype == host.weight.dtype == first.dtype and x.dtype in (torch.float32, torch.float64)):
             return False
         tokens = x.numel() // x.shape[-1]
@@ -305,34 +260,6 @@ class KronA(Adapter):
         )
         dora = ", weight_decompose" if self.magnitude is not None else ""
         return f"{shapes}, scale={scale}{rank}{dora}"
-
-
-def per_term_shapes(a_shape, b_shape, terms: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
-    """One (A shape, B shape) per term from one shared pair or from lists of pairs."""
-    if is_shape_list(a_shape):
-        return [(tuple(a), tuple(b)) for a, b in zip(a_shape, b_shape, strict=True)]
-    return [(tuple(a_shape), tuple(b_shape))] * terms
-
-
-def is_shape_list(value) -> bool:
-    return isinstance(value, (list, tuple)) and len(value) > 0 and isinstance(value[0], (list, tuple))
-
-
-@dataclass
-class KronFactorsConfig(MethodConfig):
-    """The factor settings every Kronecker method shares: shapes (or auto + budget) and which factor starts at zero."""
-
-    a_shape: list[int] | str | None = AUTO
-    b_shape: list[int] | str | None = AUTO
-    budget: int | None = None
-    init: str = "a_kaiming"
-
-    def validate(self) -> None:
-        if self.init not in INITS:
-            raise AdapterError(
-                f"adapter.init={self.init!r} is not one of {INITS} (which factor is Kaiming; the other is zero)."
-            )
-        validate_factor_settings(self.a_shape, self.b_shape, self.budget)
 
 
 @dataclass
@@ -459,18 +386,6 @@ class KronAConfig(KronFactorsConfig):
             decompose=self.decompose, learn_scale=self.learn_scale, weight_decompose=self.weight_decompose,
             base_weight=linear.weight,
         )  # fmt: skip
-
-
-def lokr_factor_shapes(d_out: int, d_in: int, factor: int = -1):
-    """PEFT LoKr's shapes for a linear layer: A = (out_l, in_m), B = (out_k, in_n) from peft's own factorization."""
-    try:
-        from peft.tuners.lokr.layer import factorization
-    except ImportError as error:
-        raise AdapterError(
-            "a_shape=lokr uses peft's factorization: pip install peft, or give the shapes."
-        ) from error
-    (out_l, out_k), (in_m, in_n) = factorization(d_out, factor), factorization(d_in, factor)
-    return (out_l, in_m), (out_k, in_n)
 
 
 @register("krona", KronAConfig)

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from ._blocks import activation, block_sites, check_activation, check_placement
+from ._kron_shapes import KronFactorsConfig, kaiming_, resolve_factor_shapes
 from .base import Adapter, AdapterError
 from .kron import kron_matmul
-from .krona import KronFactorsConfig, kaiming_, resolve_factor_shapes
 from .placement import Placement, install_parallel
 from .registry import register
 
