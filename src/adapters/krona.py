@@ -222,7 +222,9 @@ class KronA(Adapter):
         return y if host.bias is None else y + host.bias
 
     def direction_scale(self, factors: list[torch.Tensor]) -> torch.Tensor:
-        """DoRA's ``m / ||W + dW||`` per output unit: builds W + dW once more per call (not per token)."""
+        """DoRA's ``m / ||W + dW||`` per output unit. The norms need W + dW itself: one more d_out x d_in pass per
+        call, and one for their gradient (autograd through the products), never per token. The norm is not
+        detached (DoRA's paper detaches it to save memory): the gradients are the formula's exact ones."""
         norms = torch.linalg.vector_norm(fused_weight(self._host.weight, factors, self.scale), dim=1)
         return self.magnitude / norms
 
