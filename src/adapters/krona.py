@@ -253,8 +253,10 @@ class KronA(Adapter):
         return {"a_shape": list(self.A.shape), "b_shape": list(self.B.shape)}
 
     def extra_repr(self) -> str:
-        shapes = ", ".join(f"A={a}, B={b}" for a, b in self.term_shapes)
-        scale = f"{float(self.scale):g}" + (" (learnable)" if isinstance(self.scale, nn.Parameter) else "")
+        shared = len(set(self.term_shapes)) == 1
+        shapes = ", ".join(f"A={a}, B={b}" for a, b in self.term_shapes[: 1 if shared else None])
+        shapes = f"terms={self.terms}, {shapes}" if self.terms > 1 else shapes
+        scale = "learnable" if isinstance(self.scale, nn.Parameter) else f"{self.scale:g}"
         rank = (
             f", inner_rank={self.inner_rank} ({'A and B' if self.decomposed['A'] else 'B'})"
             if self.inner_rank
