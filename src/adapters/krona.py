@@ -14,7 +14,8 @@ PEFT LoKr's layout: A = lokr_w1 (or lokr_w1_a @ lokr_w1_b), B = lokr_w2 (or lokr
 
 Initialisations (``init``): ``a_kaiming`` (the paper: A Kaiming-uniform, B zero; a product B_a B_b gets
 B_a Kaiming, B_b zero, as LyCORIS), ``b_kaiming`` (the reverse; a product A_a A_b gets A_a zero, A_b
-Kaiming, as PEFT LoKr), both with dW = 0 at step 0; ``svd_a``: each A_i from the nearest Kronecker sum
+Kaiming, as PEFT LoKr), both with dW = 0 at step 0; ``both_kaiming`` (every factor Kaiming: with
+``learn_scale`` and ``scale=0`` LyCORIS' ``use_scalar`` start, dW = 0 through s; with s != 0 not the base model); ``svd_a``: each A_i from the nearest Kronecker sum
 of the frozen W (below), each B_i zero, so dW = 0 too; ``svd``: both factors from it, so
 ``dW = s * sum_i kron(A_i, B_i)`` starts at W_k, the best Frobenius approximation of W by k Kronecker
 terms of these shapes (Van Loan's rearrangement R(W), whose top-k singular triplets give
@@ -57,7 +58,7 @@ from .kron_linear import fused_weight, kron_linear, kron_sum
 from .placement import Placement, install_fused, wrap_linears
 from .registry import register
 
-KRONA_INITS = (*INITS, "svd_a", "svd")
+KRONA_INITS = (*INITS, "both_kaiming", "svd_a", "svd")
 DECOMPOSE = ("b", "both")
 
 
@@ -144,6 +145,9 @@ class KronA(Adapter):
         for term in range(self.terms):
             if init == "b_kaiming":
                 self._kaiming_then_zero("A", term, zero_first=True)
+                self._kaiming("B", term)
+            elif init == "both_kaiming":
+                self._kaiming("A", term)
                 self._kaiming("B", term)
             else:  # a_kaiming (and the svd inits on the meta device: shapes only)
                 self._kaiming("A", term)
@@ -285,7 +289,8 @@ class KronAConfig(KronFactorsConfig):
         if self.init not in KRONA_INITS:
             raise AdapterError(
                 f"adapter.init={self.init!r} is not one of {KRONA_INITS} (a_kaiming/b_kaiming: that factor "
-                "Kaiming, the other zero; svd_a: A from the frozen weight's Kronecker SVD, B zero; svd: both from it)."
+                "Kaiming, the other zero; both_kaiming: both, for scale=0 with learn_scale=true; svd_a: A from the "
+                "frozen weight's Kronecker SVD, B zero; svd: both from it)."
             )
         if self.terms < 1:
             raise AdapterError(f"adapter.terms={self.terms}: give the number of Kronecker terms, 1 or more.")
@@ -303,9 +308,11 @@ class KronAConfig(KronFactorsConfig):
             raise AdapterError(
                 f"adapter.decompose_factor={self.decompose_factor}: -1 (near the square root) or a positive divisor."
             )
-        if self.init == "svd" and self.effective_scale == 0:
+        if self.effective_scale == 0 and not (self.learn_scale and self.init == "both_kaiming"):
             raise AdapterError(
-                "adapter.init=svd puts W's Kronecker approximation into s * dW: adapter.scale must not be 0."
+                f"adapter.scale=0 with init={self.init} and learn_scale={self.learn_scale} never trains (s = 0 and "
+                "a zero factor give every factor and s a zero gradient): use adapter.learn_scale=true "
+                "adapter.init=both_kaiming (LyCORIS' use_scalar), or a non-zero scale."
             )
         self._validate_shapes()
 
@@ -352,8 +359,9 @@ class KronAConfig(KronFactorsConfig):
 
     @property
     def starts_as_base_model(self) -> bool:
-        """Whether dW = 0 at step 0 (every init but svd, which starts at W's Kronecker approximation)."""
-        return self.init != "svd"
+        """Whether dW = 0 at step 0: one factor zero, or (both_kaiming) s = 0. svd starts at W's Kronecker
+        approximation, both_kaiming with s != 0 at a random product."""
+        return self.init in ("a_kaiming", "b_kaiming", "svd_a") or self.effective_scale == 0
 
     def parameters_per_layer(self, a_shape, b_shape, d_out: int) -> int:
         """What one layer trains with these factor shapes (one shared pair) in every term."""

@@ -25,6 +25,8 @@ VARIANTS = {
     "weight_decompose": ("krona", {"weight_decompose": True, "inner_rank": 2}),
     "svd_a": ("krona", {"init": "svd_a", "terms": 2}),
     "svd": ("krona", {"init": "svd", "terms": 2, "scale": 0.5}),
+    "scalar_from_zero": ("krona", {"init": "both_kaiming", "learn_scale": True, "scale": 0.0, "terms": 2}),
+    "both_kaiming": ("krona", {"init": "both_kaiming", "inner_rank": 2}),
     "lokr": ("lokr", {}),
     "lokr_dora_scalar": ("lokr", {"weight_decompose": True, "learn_scale": True, "decompose": "both"}),
 }
@@ -59,7 +61,7 @@ def test_starts_as_the_base_model_exactly_when_the_config_says_so(adapted, varia
     bare, model, _ = adapted("bert", method, **settings)
     batch = batch_for("bert")
     starts_as_base = model.kronlab_adapter_config.starts_as_base_model
-    assert starts_as_base is (settings.get("init") != "svd")
+    assert starts_as_base is (variant not in ("svd", "both_kaiming"))
     assert torch.equal(logits(model, batch), logits(bare, batch)) is starts_as_base
 
 
@@ -159,7 +161,9 @@ def test_counts_on_bert_base(make_config, overrides, per_layer):
         ({"decompose": "both"}, "needs adapter.inner_rank"),
         ({"decompose": "a"}, "decompose"),
         ({"init": "normal"}, "svd_a"),
-        ({"init": "svd", "scale": 0.0}, "must not be 0"),
+        ({"init": "svd", "scale": 0.0}, "never trains"),
+        ({"init": "both_kaiming", "scale": 0.0}, "learn_scale=true"),
+        ({"learn_scale": True, "scale": 0.0}, "init=both_kaiming"),
         ({"a_shape": [[32, 24]], "b_shape": [[24, 32]], "terms": 2}, "one per term"),
         ({"a_shape": [[32, 24], [24, 32]], "b_shape": [24, 32], "terms": 2}, "both as one pair"),
         ({"a_shape": "lokr", "b_shape": "auto"}, "set both"),
@@ -180,3 +184,21 @@ def test_per_term_shapes_must_fit_the_layer(adapted):
 def test_svd_asks_for_no_more_terms_than_the_shapes_hold(adapted):
     with pytest.raises(AdapterError, match="at most 1 Kronecker terms"):
         adapted("bert", "krona", init="svd", terms=2, a_shape=[1, 1], b_shape=[48, 48])
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_first_step_moves_the_update(adapted, variant):
+    """Every accepted setting gives some adapter parameter a non-zero gradient at step 0."""
+    method, settings = VARIANTS[variant]
+    _, model, _ = adapted("bert", method, **settings)
+    model(**batch_for("bert")).logits.square().sum().backward()
+    grads = [p.grad for a in adapters_of(model) for p in a.parameters()]
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)
+
+
+def test_why_a_zero_scale_needs_both_factors_random():
+    """The refused setting, built by hand: s = 0 with a zero factor gives no parameter any gradient."""
+    stuck = KronA((3, 4), (4, 3), scale=0.0, init="a_kaiming", learn_scale=True)
+    x = torch.randn(5, 12)
+    stuck.update(x).sum().backward()
+    assert all(p.grad.abs().sum() == 0 for p in stuck.parameters())
