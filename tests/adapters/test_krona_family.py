@@ -89,6 +89,14 @@ def test_svd_init_is_the_nearest_kronecker_sum_of_the_frozen_weight():
         B = nearest.factor("B", 0) + 0.01 * torch.randn(b_shape, generator=generator, dtype=torch.float64)
         assert torch.linalg.matrix_norm(weight - 0.5 * torch.kron(A, B)) > error
 
+    mixed = KronA([a_shape, (2, 5)], [b_shape, (6, 2)], init="svd", base_weight=weight).double()
+    first = 1.0 * torch.kron(mixed.factor("A", 0), mixed.factor("B", 0))
+    torch.testing.assert_close(first, nearest.delta_weight(), rtol=1e-5, atol=1e-5)  # the same first term
+    second = torch.kron(
+        mixed.factor("A", 1), mixed.factor("B", 1)
+    )  # the residual's nearest (2,5)x(6,2) product
+    torch.testing.assert_close(second, nearest_product(weight - first, (2, 5), (6, 2)), rtol=1e-5, atol=1e-5)
+
     svd_a = KronA(a_shape, b_shape, init="svd_a", terms=2, base_weight=weight)
     assert torch.count_nonzero(svd_a.delta_weight()) == 0
     torch.testing.assert_close(
@@ -97,6 +105,11 @@ def test_svd_init_is_the_nearest_kronecker_sum_of_the_frozen_weight():
         rtol=1e-5,
         atol=1e-5,
     )
+
+
+def nearest_product(weight, a_shape, b_shape) -> torch.Tensor:
+    U, S, Vh = torch.linalg.svd(rearranged(weight, a_shape, b_shape))
+    return torch.kron((S[0] * U[:, 0]).reshape(a_shape), Vh[0].reshape(b_shape))
 
 
 def nearest_factors(weight, a_shape, b_shape, term: int) -> torch.Tensor:
