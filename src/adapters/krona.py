@@ -254,7 +254,12 @@ class KronA(Adapter):
         return merged - weight
 
     def resolved_settings(self) -> dict:
-        return {"a_shape": list(self.A.shape), "b_shape": list(self.B.shape)}
+        """The shapes as the config takes them: one pair when every term shares it, else one pair per term."""
+        a_shapes = [list(a) for a, _ in self.term_shapes]
+        b_shapes = [list(b) for _, b in self.term_shapes]
+        if len(set(self.term_shapes)) == 1:
+            return {"a_shape": a_shapes[0], "b_shape": b_shapes[0]}
+        return {"a_shape": a_shapes, "b_shape": b_shapes}
 
     def extra_repr(self) -> str:
         shared = len(set(self.term_shapes)) == 1

@@ -5,11 +5,21 @@ budget for every variant, and the SVD init computes the nearest Kronecker sum of
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 import torch
 
-from src.adapters import AdapterError, adapters_of, build_config, count_parameters, merge_all, unmerge_all
+from src.adapters import (
+    AdapterError,
+    adapters_of,
+    build_config,
+    count_parameters,
+    load_adapter,
+    merge_all,
+    save_adapter,
+    unmerge_all,
+)
 from src.adapters.kron import rearranged, valid_factor_shapes
 from src.adapters.krona import KronA, KronAConfig
 from src.train import build_model
@@ -215,3 +225,19 @@ def test_why_a_zero_scale_needs_both_factors_random():
     x = torch.randn(5, 12)
     stuck.update(x).sum().backward()
     assert all(p.grad.abs().sum() == 0 for p in stuck.parameters())
+
+
+@pytest.mark.parametrize("variant", ["per_term_shapes", "decompose_both", "learn_scale", "weight_decompose"])
+def test_adapter_checkpoint_round_trip_records_the_resolved_shapes(adapted, tmp_path, variant):
+    method, settings = VARIANTS[variant]
+    _, model, _ = adapted("bert", method, **settings)
+    perturb(model)
+    batch = batch_for("bert")
+    save_adapter(model, tmp_path)
+    config = json.loads((tmp_path / "adapter_config.json").read_text())
+    krona = adapters_of(model)[0]
+    assert config["a_shape"] == krona.resolved_settings()["a_shape"] != "auto"
+    assert build_config({k: v for k, v in config.items() if k in KronAConfig.__dataclass_fields__})
+    _, fresh, _ = adapted("bert", method, seed=1, **settings)
+    load_adapter(fresh, tmp_path)
+    assert torch.equal(logits(fresh, batch), logits(model, batch))
