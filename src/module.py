@@ -74,7 +74,8 @@ class GlueModule(L.LightningModule):
         drop_frozen(checkpoint, self._frozen_fingerprints)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        check_and_fill_frozen(self, checkpoint)
+        path = self._trainer.ckpt_path if self._trainer is not None else None
+        check_and_fill_frozen(self, checkpoint, source=f"checkpoint {path}" if path else "the checkpoint")
 
     def on_fit_start(self) -> None:
         # from_pretrained returns the model in eval mode; fine-tuning wants dropout on.

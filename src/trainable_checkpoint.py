@@ -85,8 +85,8 @@ def check_and_fill_frozen(
     missing = not_stored - (set(saved_frozen) & set(frozen_parameter_names(module)))
     if missing:
         raise CheckpointError(
-            f"{source} lacks {len(missing)} tensors this model trains ({_first(missing)}): it was saved with "
-            f"another adapter configuration; {SAME_RUN_HINT}."
+            f"{source} lacks {len(missing)} tensors this model needs and cannot take from its frozen backbone "
+            f"({_first(missing)}): it was saved with another adapter configuration; {SAME_RUN_HINT}."
         )
     for name, tensor in state.items():
         if tuple(tensor.shape) != tuple(own[name].shape):

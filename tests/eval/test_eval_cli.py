@@ -91,11 +91,15 @@ def test_train_false_evaluates_the_given_checkpoint(trained, tmp_path):
             (*TINY_LORA, "train=false", "ckpt_path=/no/such.ckpt"),
             "ckpt_path=/no/such.ckpt: no such file",
         ),
-        ("src.eval", ("RUN", "adapter.rank=4"), "of shape \\(8, 48\\), this model \\(4, 48\\)"),
+        (
+            "src.eval",
+            ("RUN", "adapter.rank=4"),
+            "step4.ckpt has .* of shape \\(8, 48\\), this model \\(4, 48\\)",
+        ),
         (
             "src.train",
             (*TINY_LORA, "train=false", "ckpt_path=BEST", "adapter=krona"),
-            "holds .* tensors this model lacks",
+            "checkpoint /.*/epoch00-step4.ckpt holds .* tensors this model lacks",
         ),
     ],
     ids=["eval-no-run", "train-no-file", "eval-other-rank", "train-other-adapter"],

@@ -74,7 +74,7 @@ def test_an_old_full_checkpoint_loads_unchanged():
     [
         (("adapter=lora", "adapter.rank=4"), "of shape \\(8, 48\\), this model \\(4, 48\\)"),
         (("adapter=krona",), "holds .* tensors this model lacks"),
-        (("adapter=lora", "adapter.train_layernorm=true"), "lacks .* tensors this model trains"),
+        (("adapter=lora", "adapter.train_layernorm=true"), "lacks .* tensors this model needs"),
         (("adapter=lora", "backbone.config.hidden_size=64"), "another backbone or adapter shape"),
     ],
 )
