@@ -235,12 +235,15 @@ class KronA(Adapter):
     def fuses(self, host: nn.Module, x: torch.Tensor) -> bool:
         """Fold the update into the layer's GEMM when building the k products costs less than the factorised
         update over these tokens, in full precision only: under autocast or in half precision a small
-        update added to W would be rounded away at W's scale, so there it stays a separate term."""
+        update added to W would be rounded away at W's scale, so there it stays a separate term. With
+        ``weight_decompose`` the norms build W + dW every call anyway, so full precision always fuses."""
         if type(host).forward is not nn.Linear.forward or torch.is_autocast_enabled(x.device.type):
             return False
         first = self.factor_parts("A", 0)[0]
         if not (x.dtype == host.weight.dtype == first.dtype and x.dtype in (torch.float32, torch.float64)):
             return False
+        if self.magnitude is not None:
+            return True
         tokens = x.numel() // x.shape[-1]
         per_token = sum(min(factorised_cost(a, b)) for a, b in self.term_shapes)
         return tokens * per_token >= self.terms * host.weight.numel()
