@@ -12,7 +12,7 @@ from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding, PreTra
 
 from .encoding import TextToTextCollator, encode_for_encoder, encode_text_to_text
 from .readers import split_reader
-from .splits import Splits, eval_set_names, make_splits
+from .splits import SEARCH_VALIDATION_ROWS, Splits, eval_set_names, make_splits
 from .tasks import GlueTask, get_task
 
 EVAL_STAGES = ("validation", "test")
@@ -35,6 +35,7 @@ class GlueDataModule(L.LightningDataModule):
         source: str = "auto",
         split_protocol: str = "glue",
         split_seed: int = 42,
+        search_validation_rows: int = SEARCH_VALIDATION_ROWS,
         max_length: int = 128,
         target_max_length: int = 8,
         batch_size: int = 32,
@@ -75,7 +76,13 @@ class GlueDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.data is not None:
             return
-        splits = make_splits(self.task, self.hparams.split_protocol, self.read, self.hparams.split_seed)
+        splits = make_splits(
+            self.task,
+            self.hparams.split_protocol,
+            self.read,
+            self.hparams.split_seed,
+            self.hparams.search_validation_rows,
+        )
         # Under the glue protocol validation and test are the same datasets: prepare each one once.
         prepare = functools.cache(self._prepare)
         self.data = {

@@ -6,6 +6,8 @@ the eval dicts keyed by eval-set name: "" for one set, "matched"/"mismatched" fo
 
 from __future__ import annotations
 
+import functools
+import random
 from collections.abc import Callable
 from typing import TypedDict
 
@@ -24,6 +26,8 @@ class Splits(TypedDict):
 
 # Size of the training hold-out used as validation by the Compacter code for large tasks.
 COMPACTER_HELD_OUT = 1000
+# Training rows the search protocol holds out as its validation slice (data.search_validation_rows).
+SEARCH_VALIDATION_ROWS = 1000
 
 
 def glue_protocol(task: GlueTask, read: SplitReader, seed: int) -> Splits:
@@ -65,9 +69,26 @@ def compacter_protocol(task: GlueTask, read: SplitReader, seed: int) -> Splits:
     raise ValueError(f"Unknown compacter rule {task.compacter_rule!r} for task {task.name!r}")
 
 
+def search_protocol(task: GlueTask, read: SplitReader, seed: int, rows: int = SEARCH_VALIDATION_ROWS) -> Splits:
+    """Hyperparameter search: validate (and test) on ``rows`` training rows drawn with ``seed``; train on
+    the other rows, in file order (so ``max_train_samples`` takes nearly the rows a dev-protocol run takes).
+    The official dev set, which the benchmark reports, is never read."""
+    train = read("train")
+    if not 0 < rows < len(train):
+        raise DataError(
+            f"data.search_validation_rows={rows}: the search protocol holds that many {task.name} training "
+            f"rows out for validation; use 1 to {len(train) - 1} (the training set has {len(train)} rows)."
+        )
+    held_out = set(random.Random(seed).sample(range(len(train)), rows))
+    kept = [i for i in range(len(train)) if i not in held_out]
+    validation = train.select(sorted(held_out))
+    return {"train": train.select(kept), "validation": {"": validation}, "test": {"": validation}}
+
+
 PROTOCOLS: dict[str, Callable[[GlueTask, SplitReader, int], Splits]] = {
     "glue": glue_protocol,
     "compacter": compacter_protocol,
+    "search": search_protocol,
 }
 
 
@@ -76,11 +97,15 @@ def eval_set_names(task: GlueTask, protocol: str) -> list[str]:
     return list(task.eval_splits) if protocol == "glue" else [""]
 
 
-def make_splits(task: GlueTask, protocol: str, read: SplitReader, seed: int) -> Splits:
+def make_splits(
+    task: GlueTask, protocol: str, read: SplitReader, seed: int, search_validation_rows: int = SEARCH_VALIDATION_ROWS
+) -> Splits:
     try:
         apply_protocol = PROTOCOLS[protocol]
     except KeyError:
         raise DataError(
             f"Unknown split protocol {protocol!r}; choose one of: {', '.join(PROTOCOLS)}"
         ) from None
+    if protocol == "search":
+        apply_protocol = functools.partial(search_protocol, rows=search_validation_rows)
     return apply_protocol(task, read, seed)

@@ -89,7 +89,7 @@ def _stand_in_reader(task):
     return read
 
 
-@pytest.mark.parametrize("protocol", ["glue", "compacter"])
+@pytest.mark.parametrize("protocol", ["glue", "compacter", "search"])
 @pytest.mark.parametrize("name", TASKS)
 def test_eval_set_names_match_what_the_protocol_yields(name: str, protocol: str):
     task = get_task(name)
@@ -102,3 +102,28 @@ def test_eval_set_names_match_what_the_protocol_yields(name: str, protocol: str)
 def test_unknown_protocol():
     with pytest.raises(ValueError, match="Unknown split protocol 'random'; choose one of: glue, compacter"):
         make_splits(get_task("rte"), "random", _stand_in_reader(get_task("rte")), seed=0)
+
+
+def test_search_protocol_validates_on_training_rows_and_never_reads_dev(cached_read):
+    requested = []
+
+    def read(split: str) -> datasets.Dataset:
+        requested.append(split)
+        return _reader_for(cached_read, "sst2")(split)
+
+    splits = make_splits(get_task("sst2"), "search", read, seed=7, search_validation_rows=500)
+    train, validation = splits["train"], splits["validation"][""]
+    assert requested == ["train"]
+    assert (len(train), len(validation)) == (67349 - 500, 500)
+    assert _is_partition([train, validation], 67349)
+    assert splits["test"][""] is validation
+    assert train["row"] == sorted(train["row"])  # file order: max_train_samples keeps the first rows
+    again = make_splits(get_task("sst2"), "search", read, seed=7, search_validation_rows=500)
+    other = make_splits(get_task("sst2"), "search", read, seed=8, search_validation_rows=500)
+    assert again["validation"][""]["row"] == validation["row"] != other["validation"][""]["row"]
+
+
+@pytest.mark.parametrize("rows", [0, 2490])
+def test_search_protocol_refuses_a_slice_that_leaves_nothing_to_train_on(cached_read, rows: int):
+    with pytest.raises(DataError, match=r"search_validation_rows=.*1 to 2489"):
+        make_splits(get_task("rte"), "search", _reader_for(cached_read, "rte"), seed=0, search_validation_rows=rows)
