@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 from pathlib import Path
 from typing import Any
 
 import hydra
 import lightning as L
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -20,7 +23,7 @@ from src.callbacks import standalone_sections
 from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
-from src.errors import ConfigError, report_user_errors
+from src.errors import ConfigError, NumericsError, report_user_errors
 from src.module import GlueModule, OptimSettings
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
@@ -58,7 +61,9 @@ def build_module(cfg: DictConfig, backbone: Backbone, datamodule: GlueDataModule
 
 
 def build_trainer(cfg: DictConfig, output_dir: Path) -> L.Trainer:
-    callbacks = [instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c]
+    callbacks = [
+        instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c
+    ]
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
     if "logger" not in trainer_cfg:
         trainer_cfg["logger"] = instantiate(cfg.logger) if cfg.get("logger") else False
@@ -152,15 +157,32 @@ def resume_point(cfg: DictConfig) -> str | None:
     return None
 
 
+def objective(results: dict[str, Any]) -> float | None:
+    """The task's primary validation metric (what a sweeper maximises); None when there is none or it is
+    not finite: Optuna's sweeper records such a trial as failed and goes on (a NaN would stop it)."""
+    value = next(iter(results["metrics"].get("validation", {}).values()), None)
+    return value if value is not None and math.isfinite(value) else None
+
+
+def in_sweep() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     go_offline_if_unreachable()
     with open_dict(cfg):
         cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
-        results = run(cfg)
-    primary = results["metrics"].get("validation", {})
-    return next(iter(primary.values()), None)
+        try:
+            results = run(cfg)
+        except NumericsError as error:
+            if not in_sweep():
+                raise
+            # A learning rate a search tries can diverge: one failed trial (results.json has the error).
+            log.warning("trial diverged, recorded as failed: %s", error)
+            return None
+    return objective(results)
 
 
 if __name__ == "__main__":

@@ -69,7 +69,9 @@ def compacter_protocol(task: GlueTask, read: SplitReader, seed: int) -> Splits:
     raise ValueError(f"Unknown compacter rule {task.compacter_rule!r} for task {task.name!r}")
 
 
-def search_protocol(task: GlueTask, read: SplitReader, seed: int, rows: int = SEARCH_VALIDATION_ROWS) -> Splits:
+def search_protocol(
+    task: GlueTask, read: SplitReader, seed: int, rows: int = SEARCH_VALIDATION_ROWS
+) -> Splits:
     """Hyperparameter search: validate (and test) on ``rows`` training rows drawn with ``seed``; train on
     the other rows, in file order (so ``max_train_samples`` takes nearly the rows a dev-protocol run takes).
     The official dev set, which the benchmark reports, is never read."""
@@ -98,7 +100,11 @@ def eval_set_names(task: GlueTask, protocol: str) -> list[str]:
 
 
 def make_splits(
-    task: GlueTask, protocol: str, read: SplitReader, seed: int, search_validation_rows: int = SEARCH_VALIDATION_ROWS
+    task: GlueTask,
+    protocol: str,
+    read: SplitReader,
+    seed: int,
+    search_validation_rows: int = SEARCH_VALIDATION_ROWS,
 ) -> Splits:
     try:
         apply_protocol = PROTOCOLS[protocol]

@@ -1,0 +1,83 @@
+"""The papers' claims as paired comparisons over the same seeds, and the PEFT parity check.
+
+A claim says method ``better`` scores above method ``worse``. For every seed both ran, the difference
+better - worse is taken (same seed: same data order, same head initialisation); the 95% bootstrap
+confidence interval of the mean difference (``scipy.stats.bootstrap``, percentile method, fixed
+random state) gives the verdict: "same ordering" when the interval lies above zero, "opposite" when it
+lies below, "not resolved at this budget" when it contains zero (or fewer than 3 seeds are shared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+SAME, OPPOSITE, UNRESOLVED = "same ordering", "opposite", "not resolved at this budget"
+AGREE, DISAGREE = "agree within seed noise", "differ"
+MIN_SEEDS = 3
+CONFIDENCE = 0.95
+
+
+@dataclass(frozen=True)
+class Claim:
+    name: str
+    source: str
+    better: str  # plan row expected to score higher
+    worse: str
+
+
+CLAIMS = (
+    Claim("KronA above LoRA at equal parameters", "KronA paper", "krona", "lora"),
+    Claim("KronA^B_res above full fine-tuning", "KronA paper", "krona_res", "full"),
+    Claim("KronA^B_res above KronA", "KronA paper", "krona_res", "krona"),
+    Claim("AdaKron above Pfeiffer at matched size", "AdaKron paper", "adakron", "pfeiffer"),
+    Claim("BitFit below LoRA", "LoRA / BitFit papers", "lora", "bitfit"),
+)
+
+# kronlab row -> the PEFT row with the same maths (same shapes, init scheme, scale, learning rate).
+PARITY = (("lora", "peft_lora"), ("krona_lokr", "peft_lokr"))
+
+
+def paired_differences(a: Mapping[int, float], b: Mapping[int, float]) -> list[float]:
+    """a[seed] - b[seed] over the seeds both have, in seed order."""
+    return [a[seed] - b[seed] for seed in sorted(a.keys() & b.keys())]
+
+
+def bootstrap_interval(differences: list[float]) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of the mean of paired differences."""
+    if len(set(differences)) == 1:  # no spread: every resample has the same mean
+        return differences[0], differences[0]
+    result = stats.bootstrap(
+        (np.asarray(differences),),
+        np.mean,
+        confidence_level=CONFIDENCE,
+        n_resamples=9999,
+        method="percentile",
+        random_state=0,
+    )
+    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def verdict(differences: list[float]) -> tuple[str, tuple[float, float] | None]:
+    """The verdict on "better > worse" from better - worse per seed, and the interval it rests on."""
+    if len(differences) < MIN_SEEDS:
+        return UNRESOLVED, None
+    low, high = bootstrap_interval(differences)
+    if low > 0:
+        return SAME, (low, high)
+    if high < 0:
+        return OPPOSITE, (low, high)
+    return UNRESOLVED, (low, high)
+
+
+def parity_verdict(differences: list[float], spread: float) -> tuple[str, tuple[float, float] | None]:
+    """PEFT parity: the two implementations agree when the interval of their paired difference contains
+    zero and the mean difference is within ``spread`` (the kronlab row's interquartile range over seeds)."""
+    if len(differences) < MIN_SEEDS:
+        return UNRESOLVED, None
+    low, high = bootstrap_interval(differences)
+    agrees = low <= 0 <= high and abs(float(np.mean(differences))) <= spread
+    return (AGREE if agrees else DISAGREE), (low, high)

@@ -1,0 +1,57 @@
+"""Paired claim verdicts on synthetic per-seed scores: every verdict is reachable, and it follows the pairing."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.claims import AGREE, DISAGREE, OPPOSITE, SAME, UNRESOLVED, paired_differences, parity_verdict, verdict
+
+SEEDS = [1, 2, 3, 4, 5]
+
+
+def scores(values: list[float]) -> dict[int, float]:
+    return dict(zip(SEEDS, values, strict=True))
+
+
+def test_a_consistent_gain_is_the_same_ordering():
+    better = scores([0.80, 0.82, 0.79, 0.81, 0.83])
+    worse = scores([0.75, 0.78, 0.76, 0.75, 0.79])
+    result, (low, high) = verdict(paired_differences(better, worse))
+    assert result == SAME and 0 < low <= high
+
+
+def test_a_consistent_loss_is_opposite():
+    better = scores([0.70, 0.72, 0.69, 0.71, 0.73])
+    worse = scores([0.75, 0.78, 0.76, 0.75, 0.79])
+    result, (low, high) = verdict(paired_differences(better, worse))
+    assert result == OPPOSITE and low <= high < 0
+
+
+def test_differences_of_both_signs_are_not_resolved():
+    better = scores([0.80, 0.70, 0.78, 0.71, 0.79])
+    worse = scores([0.75, 0.76, 0.74, 0.77, 0.75])
+    result, (low, high) = verdict(paired_differences(better, worse))
+    assert result == UNRESOLVED and low < 0 < high
+
+
+def test_pairing_matters_not_the_two_means():
+    """Seed-to-seed spread larger than the gain, but the gain on every seed: paired, it is resolved."""
+    worse = scores([0.60, 0.70, 0.80, 0.65, 0.75])
+    better = {seed: value + 0.01 for seed, value in worse.items()}
+    assert verdict(paired_differences(better, worse))[0] == SAME
+
+
+def test_only_shared_seeds_are_paired_and_too_few_are_not_resolved():
+    assert paired_differences({1: 0.9, 2: 0.8, 7: 0.1}, {2: 0.5, 1: 0.4, 3: 0.0}) == pytest.approx([0.5, 0.3])
+    assert verdict([0.5, 0.3]) == (UNRESOLVED, None)
+
+
+def test_identical_differences_give_a_point_interval():
+    assert verdict([0.02, 0.02, 0.02]) == (SAME, (0.02, 0.02))
+
+
+def test_parity_agrees_inside_the_spread_and_differs_outside_it():
+    noise = [0.004, -0.003, 0.002, -0.004, 0.001]
+    assert parity_verdict(noise, spread=0.01)[0] == AGREE
+    assert parity_verdict([d + 0.05 for d in noise], spread=0.01)[0] == DISAGREE
+    assert parity_verdict(noise[:2], spread=0.01) == (UNRESOLVED, None)
