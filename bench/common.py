@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from src.atomic import write_text_atomic
 from src.results import versions
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -108,13 +109,15 @@ def write_table(
     rows: Sequence[dict[str, Any]],
     columns: Sequence[str],
     notes: Sequence[str] = (),
+    sections: Sequence[tuple[str, Sequence[str], Sequence[dict[str, Any]]]] = (),
     **extra: Any,
 ) -> Path:
-    """``bench/results/<name>.json`` (rows + machine + extra) and ``<name>.md`` (a Markdown table)."""
+    """``bench/results/<name>.json`` (rows + machine + extra) and ``<name>.md`` (a Markdown table, then one
+    more table per section: (title, columns, rows))."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     meta = machine()
     payload = {"title": title, "machine": meta, "notes": list(notes), "rows": list(rows), **extra}
-    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(payload, indent=2, default=str))
+    write_text_atomic(RESULTS_DIR / f"{name}.json", json.dumps(payload, indent=2, default=str))
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes]
     lines += [
@@ -123,13 +126,16 @@ def write_table(
         f"{meta['versions']['transformers']}, peft {meta['versions']['peft']}; commit {meta['versions']['git_commit']}",
         f"- command: `{meta['command']}` ({meta['date']})",
         "",
-        "| " + " | ".join(columns) + " |",
-        "|" + "---|" * len(columns),
+        *markdown_table(columns, rows),
     ]
-    lines += ["| " + " | ".join(format_cell(row.get(c)) for c in columns) + " |" for row in rows]
-    path = RESULTS_DIR / f"{name}.md"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    for section_title, section_columns, section_rows in sections:
+        lines += ["", f"## {section_title}", "", *markdown_table(section_columns, section_rows)]
+    return write_text_atomic(RESULTS_DIR / f"{name}.md", "\n".join(lines) + "\n")
+
+
+def markdown_table(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[str]:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return lines + ["| " + " | ".join(format_cell(row.get(c)) for c in columns) + " |" for row in rows]
 
 
 def format_cell(value: Any) -> str:

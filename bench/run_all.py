@@ -11,7 +11,9 @@ from . import kernels, latency, quality, train_step
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--full-quality", action="store_true", help="the paper-length quality grid (GPU-sized)")
+    parser.add_argument(
+        "--full-quality", action="store_true", help="the paper-length quality grid (GPU-sized)"
+    )
     parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
     kernels.main(["--grid", "all"])

@@ -1,0 +1,120 @@
+"""What the quality benchmark runs: plans (backbones, tasks, budget, seeds) and the method rows at matched
+trainable budgets. ``bench.quality`` runs a plan; ``bench.search`` searches each row's learning rate
+under the same plan's budget on the search split.
+
+Sizing of the default ``cpu`` plan (about 2 hours on this 2-core CPU, two one-thread runs side by side),
+from step times already measured here, not timed anew: a MiniLM step of 32 pairs took 1.1-1.3 s at
+128 tokens (MRPC, ``train_speed`` of the earlier quality runs) and about 3.4 s at 256 (RTE, README), i.e.
+roughly 10-13 ms per padded token position at 2 threads; a one-thread run beside another is taken as
+about 1.6x slower. SST-2 and STS-B batches cut at 64 tokens then cost about 1.0-1.2 s a step:
+125 steps (4,000 rows, one epoch) plus scoring the dev set and loading come to about 2.5 minutes a run,
+and 50 runs per task x 2 tasks / 2 workers to about 2 hours. SST-2 is the task where full fine-tuning
+and adapters at their own learning rate reached 81% in 125 steps (issue 11); STS-B is the sentence-pair
+task this backbone (a sentence-similarity encoder) learns in a few hundred steps, where RTE and MRPC sat
+at the majority class after 16 steps (docs/BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Row:
+    """One method row of the table: an adapter with its size settings at hidden size d."""
+
+    adapter: str
+    claim: bool = False  # a claim names it: it gets the plan's claim seeds
+    lr_from: str | None = None  # parity rows train at their kronlab twin's searched learning rate
+    sizes: tuple[str, ...] = ()  # overrides with {d}, {8d}, {16d}, {f}, {d_f}: see size_overrides
+
+
+# About 8d adapter parameters per adapted linear (LoRA r=4 on query+value: 2 x 8d per layer), 16d per layer
+# for the one-module-per-layer methods: 3,072 / 6,144 at MiniLM's d = 384, twice that at d = 768.
+ROWS: dict[str, Row] = {
+    "full": Row("full", claim=True),
+    "bitfit": Row("bitfit", claim=True),
+    "lora": Row("lora", claim=True, sizes=("adapter.rank=4",)),
+    "krona": Row("krona", claim=True, sizes=("adapter.budget={8d}",)),
+    "krona_b": Row("krona_b", sizes=("adapter.budget={16d}",)),
+    "krona_res": Row("krona_res", claim=True, sizes=("adapter.budget={16d}",)),
+    "adakron": Row("adakron", claim=True, sizes=("adapter.r=8", "adapter.a=2")),
+    "pa": Row("pa", sizes=("adapter.bottleneck=8",)),
+    "pfeiffer": Row("pfeiffer", claim=True, sizes=("adapter.bottleneck=8",)),
+    # PEFT parity: LoRA r=4 against PEFT's LoRA; KronA with the only shapes PEFT's LoKr makes for a square
+    # layer (w1 f x f full, w2 d/f x d/f full), A = 0 and B Kaiming like LoKr's w1/w2, scale 1 = alpha/r.
+    "peft_lora": Row(
+        "peft",
+        lr_from="lora",
+        sizes=("adapter.peft_type=LORA", "~adapter.peft_config", "+adapter.peft_config={{r: 4, lora_alpha: 4}}"),
+    ),
+    "krona_lokr": Row(
+        "krona", lr_from="krona", sizes=("adapter.a_shape=[{f},{f}]", "adapter.b_shape=[{d_f},{d_f}]", "adapter.init=b_kaiming")
+    ),
+    "peft_lokr": Row(
+        "peft",
+        lr_from="krona",
+        sizes=(
+            "adapter.peft_type=LOKR",
+            "~adapter.peft_config",
+            "+adapter.peft_config={{r: {d_f}, alpha: {d_f}, decompose_factor: {f}}}",
+        ),
+    ),
+}  # fmt: skip
+
+HIDDEN = {
+    "minilm": 384,
+    "tiny_bert": 48,
+    "bert_base": 768,
+    "roberta_base": 768,
+    "t5_base": 768,
+    "t5_small": 512,
+}
+
+
+def lokr_factor(d: int) -> int:
+    """PEFT LoKr's decompose_factor f for a d x d layer (w1 f x f, w2 d/f x d/f) nearest 8d parameters."""
+    divisors = [f for f in range(1, d + 1) if d % f == 0 and f * f >= d]
+    return min(divisors, key=lambda f: abs(f * f + (d // f) ** 2 - 8 * d))
+
+
+def size_overrides(row: Row, backbone: str) -> list[str]:
+    d = HIDDEN[backbone]
+    f = lokr_factor(d)
+    return [s.format(d=d, **{"8d": 8 * d, "16d": 16 * d}, f=f, d_f=d // f) for s in row.sizes]
+
+
+@dataclass(frozen=True)
+class Plan:
+    backbones: tuple[str, ...]
+    tasks: tuple[str, ...]
+    rows: tuple[str, ...]
+    claim_seeds: tuple[int, ...]
+    other_seeds: tuple[int, ...]
+    epochs: int
+    max_train_samples: int | None  # None: every training row
+    max_length: int | None  # None: the task's own
+    search_trials: int = 10
+    search_validation_rows: int = 1000
+    extra: tuple[str, ...] = field(default=())  # any further overrides for every run
+
+    def seeds(self, row: str) -> tuple[int, ...]:
+        return self.claim_seeds if ROWS[row].claim else self.other_seeds
+
+
+ALL_ROWS = tuple(ROWS)
+PLANS: dict[str, Plan] = {
+    "cpu": Plan(("minilm",), ("sst2", "stsb"), ALL_ROWS, (1, 2, 3, 4, 5), (1, 2, 3), epochs=1,
+                max_train_samples=4000, max_length=64, search_trials=10),
+    # Paper length (GPU): every training row, each task's max_length, 3 epochs, the best dev epoch.
+    "full": Plan(("bert_base", "t5_base"), ("sst2", "mrpc", "stsb", "cola", "rte"), ALL_ROWS, (1, 2, 3, 4, 5),
+                 (1, 2, 3), epochs=3, max_train_samples=None, max_length=None, search_trials=20),
+    # The pipeline end to end on tiny random models and a few real rows (tests, a quick look).
+    "smoke": Plan(("tiny_bert",), ("sst2",), ("full", "bitfit", "lora", "krona", "krona_lokr", "peft_lokr"), (1, 2, 3), (1, 2, 3),
+                  epochs=1, max_train_samples=64, max_length=32, search_trials=2, search_validation_rows=32,
+                  extra=("data.max_eval_samples=64", "data.batch_size=16")),
+}  # fmt: skip
+
+# Learning rate for a row that has no searched value yet (from issue 11's SST-2 runs on MiniLM).
+FALLBACK_LR = {"full": 5e-5}
+FALLBACK_LR_ADAPTERS = 5e-3
