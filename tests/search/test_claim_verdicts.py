@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bench.claims import AGREE, DISAGREE, OPPOSITE, SAME, UNRESOLVED, paired_differences, parity_verdict, verdict
+from bench.claims import (
+    AGREE,
+    DISAGREE,
+    OPPOSITE,
+    SAME,
+    UNRESOLVED,
+    paired_differences,
+    parity_verdict,
+    verdict,
+)
 
 SEEDS = [1, 2, 3, 4, 5]
 
