@@ -1,0 +1,75 @@
+"""The quality benchmark's plan and tables, without training: what the default plan runs, that its parity
+rows are the same maths at the same size, the majority baseline on the real dev sets, and the aggregation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench import claims, quality
+from bench.common import build_random_model, compose
+from bench.quality_plans import PLANS, ROWS
+from src.adapters import count_parameters
+from tests.conftest import GLUE_DIR
+
+
+def test_the_cpu_plan_runs_every_row_with_5_seeds_for_claims_and_3_for_the_rest():
+    specs = quality.run_specs("cpu", PLANS["cpu"], cuda=False, extra=[])
+    per_row = {}
+    for spec in specs:
+        per_row.setdefault((spec.task, spec.row), []).append(spec.seed)
+    named = {name for claim in claims.CLAIMS for name in (claim.better, claim.worse)}
+    for (task, row), seeds in per_row.items():
+        assert len(seeds) == (5 if row in named else 3), (task, row)
+    assert {task for task, _ in per_row} == {"sst2", "stsb"} and {row for _, row in per_row} == set(ROWS)
+    assert len(specs) == 2 * (7 * 5 + 5 * 3)
+
+
+@pytest.mark.parametrize("row", sorted(ROWS))
+def test_every_row_composes_on_the_dev_protocol_with_the_plan_budget(row: str):
+    spec = next(s for s in quality.run_specs("cpu", PLANS["cpu"], cuda=False, extra=[]) if s.row == row)
+    cfg = compose(*spec.overrides)
+    assert cfg.adapter.name == ROWS[row].adapter and cfg.data.split_protocol == "glue" and cfg.test is False
+    assert (cfg.data.max_train_samples, cfg.data.max_length, cfg.trainer.max_epochs) == (4000, 64, 1)
+
+
+@pytest.mark.parametrize(("ours", "theirs"), claims.PARITY)
+def test_parity_rows_train_parameters_of_the_same_shapes_on_minilm(ours: str, theirs: str):
+    shapes, counts = [], []
+    for row in (ours, theirs):
+        spec = next(s for s in quality.run_specs("cpu", PLANS["cpu"], cuda=False, extra=[]) if s.row == row)
+        adapter_overrides = [
+            o for o in spec.overrides if o.startswith(("adapter.", "~adapter.", "+adapter."))
+        ]
+        backbone = build_random_model("minilm", ROWS[row].adapter, "sst2", *adapter_overrides)
+        counts.append(count_parameters(backbone.model, backbone.placement())["trainable"])
+        shapes.append([tuple(p.shape) for n, p in backbone.model.named_parameters() if p.requires_grad])
+    assert shapes[0] == shapes[1] and counts[0] == counts[1]
+
+
+def test_majority_baseline_on_the_real_dev_sets():
+    assert quality.majority_baseline("sst2", str(GLUE_DIR)) == pytest.approx(100 * 444 / 872)
+    assert quality.majority_baseline("mrpc", str(GLUE_DIR)) == pytest.approx(
+        81.2, abs=0.05
+    )  # F1, all positive
+    assert quality.majority_baseline("stsb", str(GLUE_DIR)) is None
+
+
+def fake_run(row: str, seed: int, score: float | None) -> dict:
+    return {"backbone": "minilm", "task": "sst2", "row": row, "seed": seed, "score": score, "metric": "accuracy",
+            "trainable": 100, "step_ms": 10.0, "minutes": 1.0, "overrides": ("optim.lr=0.005",), "lr_source": "searched"}  # fmt: skip
+
+
+def test_aggregate_reports_median_and_iqr_and_the_claims_pair_seeds():
+    lora = [80.0, 82.0, 81.0, 79.0, 90.0]
+    krona = [s + 1.0 for s in lora]
+    results = [fake_run("lora", i + 1, s) for i, s in enumerate(lora)]
+    results += [fake_run("krona", i + 1, s) for i, s in enumerate(krona)] + [fake_run("krona", 6, None)]
+    rows = {r["method"]: r for r in quality.aggregate(results, {"sst2": 50.9})}
+    q25, median, q75 = np.percentile(lora, [25, 50, 75])
+    assert rows["lora"]["median"] == median == 81.0 and rows["lora"]["iqr"] == q75 - q25
+    assert rows["lora"]["above_majority"] == pytest.approx(81.0 - 50.9)
+    assert (rows["krona"]["seeds"], rows["krona"]["failed"]) == (5, 1)
+    [claim] = quality.claim_rows(list(rows.values()))
+    assert claim["comparison"].startswith("KronA above LoRA") and claim["verdict"] == claims.SAME
+    assert claim["paired_seeds"] == 5 and claim["mean_difference"] == pytest.approx(1.0)
