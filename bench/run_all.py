@@ -1,12 +1,14 @@
 """``make bench``: the kernel table over every valid factorisation, the training-step and latency tables,
-then the quality grid at this CPU's budget (see docs/BENCHMARKS.md for how long each took);
-``--full-quality`` runs the paper-length quality grid instead (GPU-sized), ``--skip-quality`` none."""
+then the quality plan at this CPU's budget, at the learning rates in bench/quality_lr.yaml (see
+docs/BENCHMARKS.md for how long each took); ``--search`` first runs the learning-rate searches that
+file lacks (``python -m bench.search``, hours), ``--full-quality`` runs the paper-length plan instead
+(a CUDA job), ``--skip-quality`` none."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import kernels, latency, quality, train_step
+from . import kernels, latency, quality, search, train_step
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -15,12 +17,16 @@ def main(argv: list[str] | None = None) -> None:
         "--full-quality", action="store_true", help="the paper-length quality grid (GPU-sized)"
     )
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--search", action="store_true", help="search the quality plan's learning rates first")
     args = parser.parse_args(argv)
     kernels.main(["--grid", "all"])
     train_step.main([])
     latency.main([])
     if not args.skip_quality:
-        quality.main(["--plan", "full"] if args.full_quality else [])
+        plan = ["--plan", "full"] if args.full_quality else []
+        if args.search:
+            search.main(plan)
+        quality.main(plan)
 
 
 if __name__ == "__main__":
