@@ -197,6 +197,11 @@ def aggregate(results: list[dict[str, Any]], baselines: dict[str, float | None])
     return rows
 
 
+def _dev_rows(plan: Plan) -> str:
+    cut = [o.split("=", 1)[1] for o in plan.extra if o.startswith("data.max_eval_samples=")]
+    return f"the first {cut[0]} dev rows" if cut else "the whole dev set"
+
+
 def _lr(result: dict[str, Any]) -> str:
     return " ".join(o for o in result["overrides"] if o.startswith(("optim.lr=", "adapter.scale=")))
 
@@ -274,8 +279,8 @@ def main(argv: list[str] | None = None) -> None:
     notes = [
         f"plan {args.plan}: backbones {list(plan.backbones)}, tasks {list(plan.tasks)}, {plan.epochs} epoch(s) over "
         f"{plan.max_train_samples or 'all'} training rows, max_length {plan.max_length or 'per task'}, GLUE dev "
-        "protocol (train on train, report on the whole dev set" + (", the dev score after the epoch)" if plan.epochs == 1
-        else ", the best dev epoch)"),
+        f"protocol (train on train, report on {_dev_rows(plan)}"
+        + (", the dev score after the epoch)" if plan.epochs == 1 else ", the best dev epoch)"),
         f"seeds: {list(plan.claim_seeds)} for the rows a claim names, {list(plan.other_seeds)} for the others; median "
         "and interquartile range (iqr) over seeds, x100; majority = the dev score of always predicting the "
         "training set's most frequent label",

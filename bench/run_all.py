@@ -17,7 +17,9 @@ def main(argv: list[str] | None = None) -> None:
         "--full-quality", action="store_true", help="the paper-length quality grid (GPU-sized)"
     )
     parser.add_argument("--skip-quality", action="store_true")
-    parser.add_argument("--search", action="store_true", help="search the quality plan's learning rates first")
+    parser.add_argument(
+        "--search", action="store_true", help="search the quality plan's learning rates first"
+    )
     args = parser.parse_args(argv)
     kernels.main(["--grid", "all"])
     train_step.main([])

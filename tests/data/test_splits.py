@@ -126,4 +126,6 @@ def test_search_protocol_validates_on_training_rows_and_never_reads_dev(cached_r
 @pytest.mark.parametrize("rows", [0, 2490])
 def test_search_protocol_refuses_a_slice_that_leaves_nothing_to_train_on(cached_read, rows: int):
     with pytest.raises(DataError, match=r"search_validation_rows=.*1 to 2489"):
-        make_splits(get_task("rte"), "search", _reader_for(cached_read, "rte"), seed=0, search_validation_rows=rows)
+        make_splits(
+            get_task("rte"), "search", _reader_for(cached_read, "rte"), seed=0, search_validation_rows=rows
+        )
