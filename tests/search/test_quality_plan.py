@@ -73,3 +73,16 @@ def test_aggregate_reports_median_and_iqr_and_the_claims_pair_seeds():
     [claim] = quality.claim_rows(list(rows.values()))
     assert claim["comparison"].startswith("KronA above LoRA") and claim["verdict"] == claims.SAME
     assert claim["paired_seeds"] == 5 and claim["mean_difference"] == pytest.approx(1.0)
+
+
+def test_the_full_plan_composes_for_a_cuda_machine():
+    specs = quality.run_specs("full", PLANS["full"], cuda=True, extra=[])
+    assert {s.backbone for s in specs} == {"bert_base", "t5_base"}
+    # every row on T5 (the encoder rows compose on MiniLM above; composing is slow on a busy machine)
+    first = {(s.backbone, s.row): s for s in reversed(specs) if s.task == "rte" and s.backbone == "t5_base"}
+    assert len(first) == len(ROWS)
+    for (backbone, row), spec in first.items():
+        cfg = compose(*spec.overrides)
+        assert (cfg.backbone.name, cfg.adapter.name) == (backbone, ROWS[row].adapter)
+        assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == "32-true"
+        assert cfg.trainer.max_epochs == 3 and cfg.test is True and cfg.data.max_train_samples is None
