@@ -46,7 +46,7 @@ ROWS: dict[str, Row] = {
     "peft_lora": Row(
         "peft",
         lr_from="lora",
-        sizes=("adapter.peft_type=LORA", "~adapter.peft_config", "+adapter.peft_config={{r: 4, lora_alpha: 4}}"),
+        sizes=("adapter.peft_type=LORA", "adapter.peft_config={{r: 4, lora_alpha: 4}}"),
     ),
     "krona_lokr": Row(
         "krona", lr_from="krona", sizes=("adapter.a_shape=[{f},{f}]", "adapter.b_shape=[{d_f},{d_f}]", "adapter.init=b_kaiming")
@@ -56,8 +56,7 @@ ROWS: dict[str, Row] = {
         lr_from="krona",
         sizes=(
             "adapter.peft_type=LOKR",
-            "~adapter.peft_config",
-            "+adapter.peft_config={{r: {d_f}, alpha: {d_f}, decompose_factor: {f}}}",
+            "adapter.peft_config={{r: {d_f}, alpha: {d_f}, decompose_factor: {f}}}",
         ),
     ),
 }  # fmt: skip

@@ -32,16 +32,10 @@ LOOP = (
     "data.max_train_samples=192", "data.batch_size=8", "data.max_length=32", "optim.lr=1e-2",
     "+backbone.config.hidden_dropout_prob=0.0", "+backbone.config.attention_probs_dropout_prob=0.0",
 )  # fmt: skip
-PEFT_LORA = (
-    "adapter=peft",
-    "adapter.peft_type=LORA",
-    "~adapter.peft_config",
-    "+adapter.peft_config={r: 4, lora_alpha: 4}",
-)
+PEFT_LORA = ("adapter=peft", "adapter.peft_type=LORA", "adapter.peft_config={r: 4, lora_alpha: 4}")
 KRONA = ("adapter=krona", f"adapter.a_shape=[{LOKR_FACTOR},{LOKR_FACTOR}]", f"adapter.b_shape=[{D // LOKR_FACTOR},{D // LOKR_FACTOR}]",
          "adapter.init=b_kaiming", "adapter.scale=1.0")  # fmt: skip
-PEFT_LOKR = ("adapter=peft", "adapter.peft_type=LOKR", "~adapter.peft_config",
-             f"+adapter.peft_config={{r: 4, alpha: 4, decompose_factor: {LOKR_FACTOR}}}")  # fmt: skip
+PEFT_LOKR = ("adapter=peft", "adapter.peft_type=LOKR", f"adapter.peft_config={{r: 4, alpha: 4, decompose_factor: {LOKR_FACTOR}}}")  # fmt: skip
 
 
 class LossRecorder(Callback):
