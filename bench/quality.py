@@ -153,8 +153,9 @@ def _report(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-def majority_baseline(task_name: str, glue_dir: str | None) -> float | None:
-    """The dev score (x100) of always predicting the training set's most frequent label; None for STS-B."""
+def majority_baseline(task_name: str, glue_dir: str | None, dev_rows: int | None = None) -> float | None:
+    """The dev score (x100) of always predicting the training set's most frequent label (on the first
+    ``dev_rows`` dev rows when the plan scores only those); None for STS-B."""
     import collections
 
     import torch
@@ -169,7 +170,7 @@ def majority_baseline(task_name: str, glue_dir: str | None) -> float | None:
         return None
     splits = make_splits(task, "glue", split_reader(task, "auto", glue_dir), seed=0)
     majority = collections.Counter(splits["train"]["label"]).most_common(1)[0][0]
-    dev = next(iter(splits["validation"].values()))["label"]
+    dev = next(iter(splits["validation"].values()))["label"][:dev_rows]
     metrics = build_metrics(task)
     metrics.update(torch.full((len(dev),), majority), torch.tensor(dev))
     return 100 * next(iter(finish(task, metrics.compute()).values()))
@@ -197,9 +198,13 @@ def aggregate(results: list[dict[str, Any]], baselines: dict[str, float | None])
     return rows
 
 
+def _dev_cut(plan: Plan) -> int | None:
+    cut = [int(o.split("=", 1)[1]) for o in plan.extra if o.startswith("data.max_eval_samples=")]
+    return cut[0] if cut else None
+
+
 def _dev_rows(plan: Plan) -> str:
-    cut = [o.split("=", 1)[1] for o in plan.extra if o.startswith("data.max_eval_samples=")]
-    return f"the first {cut[0]} dev rows" if cut else "the whole dev set"
+    return f"the first {_dev_cut(plan)} dev rows" if _dev_cut(plan) else "the whole dev set"
 
 
 def _lr(result: dict[str, Any]) -> str:
@@ -274,7 +279,9 @@ def main(argv: list[str] | None = None) -> None:
     results = run_all(specs, jobs, threads)
     wall_minutes = (time.perf_counter() - started) / 60
     glue_dir = compose(*specs[0].overrides).data.glue_dir
-    rows = aggregate(results, {task: majority_baseline(task, glue_dir) for task in plan.tasks})
+    rows = aggregate(
+        results, {task: majority_baseline(task, glue_dir, _dev_cut(plan)) for task in plan.tasks}
+    )
     not_searched = sorted({r["method"] for r in rows if r["lr_source"].startswith("NOT")})
     notes = [
         f"plan {args.plan}: backbones {list(plan.backbones)}, tasks {list(plan.tasks)}, {plan.epochs} epoch(s) over "

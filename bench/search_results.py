@@ -17,6 +17,7 @@ import yaml
 from omegaconf import OmegaConf
 
 from src.atomic import write_text_atomic
+from src.config import ROOT
 from src.results import read_results
 from src.train import objective
 
@@ -70,8 +71,14 @@ def read_sweep(sweep_dir: Path) -> dict[str, Any]:
         "backbone": first["backbone"], "task": first["task"], "method": first["method"],
         "params": best["best_params"], "objective": best["best_value"], "metric": first["metric"],
         "trials": len(trials), "failed": sum(t["failed"] is not None or t["objective"] is None for t in trials),
-        "sweep": str(sweep_dir), "trial_rows": trials,
+        "sweep": _shown(sweep_dir), "trial_rows": trials,
     }  # fmt: skip
+
+
+def _shown(path: Path) -> str:
+    """Relative to the repository when inside it (the file is committed), else as given."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 def _job_number(job: Path) -> int:

@@ -60,3 +60,24 @@ def test_optuna_search_end_to_end_and_into_the_benchmark_config(
     assert set(quality.learning_rate("smoke", "tiny_bert", "rte", "krona_b")[0]) == chosen
     assert quality.learning_rate("smoke", "tiny_bert", "rte", "krona_b")[1] == "searched"
     assert quality.learning_rate("smoke", "tiny_bert", "sst2", "krona_b")[1].startswith("NOT SEARCHED")
+
+
+@pytest.mark.slow
+def test_a_diverged_trial_is_recorded_as_failed_and_the_search_goes_on(tmp_path: Path):
+    """lr ~1e7 makes every trial's loss NaN at step 2: each trial fails on its own (NumericsError in its
+    results.json) and the search runs them all; with none left to choose from Optuna says so at the end."""
+    sweep_dir = tmp_path / "sweep"
+    command = [
+        sys.executable, "-m", "src.train", "-m", "hparams_search=full", "backbone=tiny_bert", "task=rte",
+        "debug=default", "callbacks=default", "callbacks.latency.enabled=false", "callbacks.merge.enabled=false",
+        "trainer.limit_train_batches=3", "data.max_train_samples=12", "data.search_validation_rows=16",
+        "hydra.sweeper.n_trials=2", "optim.lr=tag(log, interval(1e6, 1e8))", f"hydra.sweep.dir={sweep_dir}",
+        f"data.glue_dir={GLUE_DIR}",
+    ]  # fmt: skip
+    env = os.environ | {"KRONLAB_SHARED": str(SHARED), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    output = done.stdout + done.stderr
+    assert output.count("trial diverged, recorded as failed") == 2
+    trials = [read_results(p) for p in sorted(sweep_dir.iterdir()) if (p / "results.json").exists()]
+    assert [r["error"]["type"] for r in trials] == ["NumericsError", "NumericsError"]
+    assert done.returncode != 0 and "No trials are completed yet" in output
