@@ -2,13 +2,13 @@
 trainable budgets. ``bench.quality`` runs a plan; ``bench.search`` searches each row's learning rate
 under the same plan's budget on the search split.
 
-Sizing of the default ``cpu`` plan (about 2 hours on this 2-core CPU, two one-thread runs side by side),
+Sizing of the default ``cpu`` plan (about 2 hours 20 minutes on this 2-core CPU, two one-thread runs side by side),
 from step times already measured here, not timed anew: a MiniLM step of 32 pairs took 1.1-1.3 s at
 128 tokens (MRPC, ``train_speed`` of the earlier quality runs) and about 3.4 s at 256 (RTE, README), i.e.
 roughly 10-13 ms per padded token position at 2 threads; a one-thread run beside another is taken as
 about 1.6x slower. SST-2 and STS-B batches cut at 64 tokens then cost about 1.0-1.2 s a step:
 125 steps (4,000 rows, one epoch) plus scoring the dev set and loading come to about 2.5 minutes a run,
-and 50 runs per task x 2 tasks / 2 workers to about 2 hours. SST-2 is the task where full fine-tuning
+and 56 runs per task x 2 tasks / 2 workers to about 2 hours 20 minutes. SST-2 is the task where full fine-tuning
 and adapters at their own learning rate reached 81% in 125 steps (issue 11); STS-B is the sentence-pair
 task this backbone (a sentence-similarity encoder) learns in a few hundred steps, where RTE and MRPC sat
 at the majority class after 16 steps (docs/BENCHMARKS.md).
@@ -41,6 +41,10 @@ ROWS: dict[str, Row] = {
     "adakron": Row("adakron", claim=True, sizes=("adapter.r=8", "adapter.a=2")),
     "pa": Row("pa", sizes=("adapter.bottleneck=8",)),
     "pfeiffer": Row("pfeiffer", claim=True, sizes=("adapter.bottleneck=8",)),
+    # The Kronecker family at KronA's budget (the shapes chosen for each variant's own count, issue 15):
+    # two Kronecker terms, and LoKr (B a rank-8 product, PEFT's scale and init) with budget-chosen shapes.
+    "krona_terms2": Row("krona", sizes=("adapter.terms=2", "adapter.budget={8d}")),
+    "lokr": Row("lokr", sizes=("adapter.a_shape=auto", "adapter.b_shape=auto", "adapter.budget={8d}")),
     # PEFT parity: LoRA r=4 against PEFT's LoRA; KronA with the only shapes PEFT's LoKr makes for a square
     # layer (w1 f x f full, w2 d/f x d/f full), A = 0 and B Kaiming like LoKr's w1/w2, scale 1 = alpha/r.
     "peft_lora": Row(
