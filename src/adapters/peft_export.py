@@ -1,8 +1,9 @@
 """Export to a Hugging Face PEFT adapter folder that ``PeftModel.from_pretrained(base, folder)`` loads.
 
-LoRA becomes a PEFT LoRA adapter (same ``alpha/r`` scale). KronA becomes a PEFT LoKr adapter with full
-factors: LoKr's ``w1`` is A and ``w2`` is B, nothing decomposed (``r`` at least half of B's larger side,
-which is when LoKr keeps ``w2`` whole, and ``alpha = scale * r`` for LoKr's ``alpha/r`` scale). LoKr picks
+LoRA becomes a PEFT LoRA adapter (same ``alpha/r`` scale). KronA (and ``lokr``) becomes a PEFT LoKr
+adapter: LoKr's ``w1`` is A and ``w2`` is B with ``alpha = s * r`` (a learned or per-layer scale is folded
+into w1 instead); without an inner rank nothing is decomposed (``r`` at least half of B's larger side, which
+is when LoKr keeps ``w2`` whole), with one ``r`` is the inner rank and ``decompose=both`` is ``decompose_both``. LoKr picks
 its factor shapes itself, from one ``decompose_factor`` for every layer; KronA shapes it cannot produce
 are refused, naming the ones it can. What else trains (the classifier head, trained norms) is saved
 through ``modules_to_save``. The folder is written by peft's own ``save_pretrained``.
@@ -71,7 +72,7 @@ def _lokr_factor_for(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]) ->
     candidates = None
     for name, adapter in layers.items():
         d_out, d_in = hosts[name].out_features, hosts[name].in_features
-        wanted = (tuple(adapter.A.shape), tuple(adapter.B.shape))
+        wanted = tuple(tuple(shape) for shape in adapter.term_shapes[0])
         fits = {
             f for f in (-1, *range(1, max(d_out, d_in) + 1)) if lokr_factor_shapes(d_out, d_in, f) == wanted
         }
@@ -90,23 +91,50 @@ def _lokr_factor_for(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]) ->
 
 
 def _krona(layers: dict[str, Adapter], hosts: dict[str, nn.Linear]):
-    scales = {a.scale for a in layers.values()}
-    if len(scales) > 1:
-        raise AdapterError(
-            f"export_peft writes one LoKr scale for all layers; this model has scales {sorted(scales)}."
-        )
+    """KronA / LoKr as one PEFT LoKr adapter. One fixed scale shared by every layer is LoKr's ``alpha / r``;
+    a learned or per-layer scale is folded into each layer's w1 (then ``alpha = r``). An inner rank becomes
+    LoKr's ``r``, ``decompose=both`` its ``decompose_both``. A sum of terms or a DoRA split has no LoKr form
+    and is refused."""
+    for name, adapter in layers.items():
+        if adapter.terms > 1 or adapter.magnitude is not None:
+            what = f"terms={adapter.terms}" if adapter.terms > 1 else "weight_decompose=true"
+            raise AdapterError(
+                f"PEFT LoKr holds one Kronecker term without a magnitude split; {name} has {what}: "
+                "export it with save_adapter (kronlab's format), or merge it (merge_and_unload) and save the model."
+            )
     factor = _lokr_factor_for(layers, hosts)
-    r = max(max(a.B.shape) for a in layers.values())  # LoKr keeps w2 whole when r >= max(B) / 2
-    settings = {"r": r, "alpha": scales.pop() * r, "decompose_factor": factor, "decompose_both": False}
+    ranks = {a.inner_rank for a in layers.values()}
+    both = {a.decomposed["A"] for a in layers.values()}
+    if len(ranks) > 1 or len(both) > 1:
+        raise AdapterError(
+            f"export_peft writes one LoKr rank for all layers; this model has {sorted(map(str, ranks))}."
+        )
+    rank, decompose_both = ranks.pop(), both.pop()
+    r = (
+        rank if rank is not None else max(max(a.term_shapes[0][1]) for a in layers.values())
+    )  # whole w2: r >= max(B)/2
+    learned = any(isinstance(a.scale, nn.Parameter) for a in layers.values())
+    fixed = {a.scale for a in layers.values()}
+    shared = fixed.pop() if not learned and len(fixed) == 1 else None
+    alpha = r * (shared if shared is not None else 1.0)
+    settings = {"r": r, "alpha": float(alpha), "decompose_factor": factor, "decompose_both": decompose_both}
     settings |= {"rank_dropout": 0.0, "module_dropout": 0.0}
 
     def fill(layer: nn.Module, adapter: Adapter) -> None:
-        if "default" not in layer.lokr_w1 or "default" not in layer.lokr_w2:
-            raise AdapterError(
-                f"peft built decomposed LoKr factors for {adapter._host_name}: cannot hold KronA's full A and B."
-            )
-        layer.lokr_w1["default"].copy_(adapter.A)
-        layer.lokr_w2["default"].copy_(adapter.B)
+        scale = 1.0 if shared is not None else float(adapter.scale)
+        for letter, peft_name, scaled in (("A", "w1", scale), ("B", "w2", 1.0)):
+            parts = adapter.factor_parts(letter, 0)
+            whole = getattr(layer, f"lokr_{peft_name}")
+            if "default" in whole:
+                whole["default"].copy_(adapter.factor(letter, 0) * scaled)
+            elif len(parts) == 2:
+                getattr(layer, f"lokr_{peft_name}_a")["default"].copy_(parts[0] * scaled)
+                getattr(layer, f"lokr_{peft_name}_b")["default"].copy_(parts[1])
+            else:
+                raise AdapterError(
+                    f"peft built a decomposed LoKr {peft_name} for {adapter._host_name}: "
+                    f"cannot hold KronA's whole {letter}."
+                )
 
     return "LOKR", settings, fill
 
@@ -130,9 +158,10 @@ def export_peft(model: nn.Module, directory: str | Path, base_model: str | None 
     peft = _peft()
     adapters = adapters_of(model)
     methods = sorted({a.method for a in adapters})
-    if methods not in (["lora"], ["krona"]):
+    if methods not in (["lora"], ["krona"], ["lokr"]):
         raise AdapterError(
-            f"export_peft writes lora (as PEFT LoRA) and krona (as PEFT LoKr); this model has {methods or 'no adapters'}."
+            "export_peft writes lora (as PEFT LoRA) and krona or lokr (as PEFT LoKr); "
+            f"this model has {methods or 'no adapters'}."
         )
     if any(a.merged for a in adapters):
         raise AdapterError(
