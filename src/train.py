@@ -24,6 +24,7 @@ from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.errors import ConfigError, NumericsError, report_user_errors
+from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
@@ -65,8 +66,8 @@ def build_trainer(cfg: DictConfig, output_dir: Path) -> L.Trainer:
         instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c
     ]
     trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
-    if "logger" not in trainer_cfg:
-        trainer_cfg["logger"] = instantiate(cfg.logger) if cfg.get("logger") else False
+    trainer_cfg["logger"] = logger = build_logger(cfg)
+    callbacks += curve_callbacks(logger, callbacks)
     return instantiate(
         trainer_cfg, callbacks=callbacks, default_root_dir=str(output_dir), plugins=[AtomicCheckpointIO()]
     )
@@ -114,8 +115,10 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.test:
             checkpoint = best_checkpoint(trainer) if cfg.train else ckpt_path
-            trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint)
-            trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint)
+            # scores of the best checkpoint: W&B summary, not history; printed by the summary block with the real split
+            with scores_to_summary(trainer):
+                trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+                trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
             results["best_checkpoint"] = checkpoint
             results["evaluated_checkpoint"] = checkpoint  # None: the weights in memory (untrained with train=false)
         results["metrics"] = dict(module.last_metrics)

@@ -73,6 +73,25 @@ def multirun_group() -> str | None:
     return Path(HydraConfig.get().sweep.dir).name
 
 
+NOT_AN_OVERRIDE_COLUMN = ("hydra.", "paths.", "data.glue_dir", "logger", "ckpt_path")
+
+
+def job_overrides() -> dict[str, str]:
+    """This run's command-line overrides as ``{key: value}`` strings (in a multirun: the swept values too),
+    so W&B can group, filter and draw parallel coordinates on them (a list such as factor shapes is one
+    categorical value instead of nested numbers)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return {}
+    pairs = (o.split("=", 1) for o in HydraConfig.get().overrides.task if "=" in o)
+    return {
+        key.lstrip("+~"): value
+        for key, value in pairs
+        if not key.lstrip("+~").startswith(NOT_AN_OVERRIDE_COLUMN)
+    }
+
+
 def run_id(output_dir: Path) -> str:
     """The W&B run id this run directory already has, else a new one, remembered in the directory."""
     from wandb.sdk.lib.runid import generate_id
@@ -106,7 +125,7 @@ def start(cfg: DictConfig, output_dir: Path):
         job_type=logger.get("job_type"),
         name=logger.get("name") or output_dir.name,
         dir=str(output_dir),
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config={**OmegaConf.to_container(cfg, resolve=True), "overrides": job_overrides()},
         id=run_id(output_dir),
         resume="allow",
     )
@@ -151,11 +170,10 @@ def tables(results: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def log_results(run, results: Mapping[str, Any]) -> None:
-    """The final results dict becomes the run summary; its sections also become tables."""
+    """The final results dict becomes the run summary, its sections also as tables (in the summary too:
+    logged with ``run.log`` each would be a one-point history key)."""
     run.summary.update({k: v for k, v in results.items() if k not in NOT_IN_SUMMARY})
-    found = tables(results)
-    if found:
-        run.log(found)
+    run.summary.update(tables(results))
 
 
 def log_adapter(model, output_dir: Path) -> Path | None:

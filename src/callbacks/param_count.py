@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.loggers import Logger
 from rich.console import Console
 from rich.table import Table
 from torch import nn
@@ -16,7 +14,7 @@ from src.adapters import Adapter, Placement, count_parameters
 from src.adapters.functions import CONFIG_ATTR
 from src.backbones import Backbone
 
-from .section import StandaloneMeasure, numbers_of
+from .section import StandaloneMeasure
 
 
 def _role_prefixes(model: nn.Module) -> list[tuple[str, str]]:
@@ -91,6 +89,7 @@ class ParamCountCallback(StandaloneMeasure):
     """``results.json["param_table"]``: counted once when the first fit/validate/test sets up; printed and logged."""
 
     section = "param_table"
+    log_prefix = "params"
 
     def __init__(self, enabled: bool = True, print_table: bool = True) -> None:
         super().__init__(enabled)
@@ -111,9 +110,3 @@ class ParamCountCallback(StandaloneMeasure):
         self._done = True
         self.print_table = self.print_table and trainer.is_global_zero
         self.publish(trainer, pl_module, self.measure(pl_module.backbone))
-
-    def log_section(self, loggers: Iterable[Logger], section: Mapping[str, Any], step: int) -> None:
-        """Counts do not change during a run: they go to the hyperparameters (CSV: hparams.yaml)."""
-        flat = numbers_of({k: v for k, v in section.items() if k != "rows"}, "params")
-        for logger in loggers:
-            logger.log_hyperparams(flat)

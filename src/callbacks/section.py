@@ -16,6 +16,7 @@ class SectionCallback(L.Callback):
     """Writes ``results.json[section]`` through ``pl_module.results_sections`` and logs its numbers."""
 
     section: ClassVar[str]
+    log_prefix: ClassVar[str | None] = None  # the logged names' prefix, when not the section's name
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
@@ -25,7 +26,11 @@ class SectionCallback(L.Callback):
         self.log_section(trainer.loggers, section, step=trainer.global_step)
 
     def log_section(self, loggers: Iterable[Logger], section: Mapping[str, Any], step: int) -> None:
-        log_metrics(loggers, self.section, section, step)
+        """A measurement made once is one number, not a curve: it goes to the hyperparameters (W&B: the run
+        config, beside the run summary that results.json becomes; CSV: hparams.yaml), never to the history."""
+        flat = numbers_of(section, self.log_prefix or self.section)
+        for logger in loggers:
+            logger.log_hyperparams(flat)
 
 
 class StandaloneMeasure(SectionCallback):
@@ -45,9 +50,3 @@ def numbers_of(section: Mapping[str, Any], prefix: str) -> dict[str, float]:
         elif isinstance(value, Number):
             flat[name] = float(value)
     return flat
-
-
-def log_metrics(loggers: Iterable[Logger], prefix: str, section: Mapping[str, Any], step: int) -> None:
-    metrics = numbers_of(section, prefix)
-    for logger in loggers:
-        logger.log_metrics(metrics, step=step)

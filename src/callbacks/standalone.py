@@ -9,6 +9,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
 from src.backbones import Backbone
+from src.loggers import build_logger
 
 from .section import StandaloneMeasure
 
@@ -24,10 +25,9 @@ def standalone_measures(callbacks_cfg: DictConfig | None) -> list[StandaloneMeas
 
 
 def configured_loggers(cfg: DictConfig) -> list[Logger]:
-    """The logger the Trainer would get: ``trainer.logger`` when set (false: none), else the ``logger`` group."""
-    trainer_cfg = cfg.get("trainer") or {}
-    chosen = trainer_cfg["logger"] if "logger" in trainer_cfg else cfg.get("logger")
-    return [instantiate(chosen)] if chosen else []
+    """The logger the Trainer would get (``src.loggers.build_logger``), as a list."""
+    logger = build_logger(cfg)
+    return [logger] if logger else []
 
 
 def standalone_sections(cfg: DictConfig, backbone: Backbone) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Training speed: milliseconds per optimiser step and samples per second, averaged after a warm-up.
+"""Training speed: every optimiser step timed, reported as the median over the steps after a warm-up with
+its spread (quartiles, min, max), and logged per step as the ``train/step_ms`` curve.
 
 A step is timed from the start of its first (accumulated) batch to the end of the batch whose
 optimiser step completes it: forward, backward and optimiser, not the data loading between batches.
@@ -6,6 +7,7 @@ optimiser step completes it: forward, backward and optimiser, not the data loadi
 
 from __future__ import annotations
 
+import statistics
 import time
 from typing import Any
 
@@ -21,8 +23,22 @@ def synchronize(device: torch.device) -> None:
         torch.accelerator.synchronize(device)
 
 
+def spread(values_ms: list[float]) -> dict[str, float]:
+    """Median, quartiles and extremes of a list of step times (quartiles need two or more values)."""
+    quartiles = (
+        statistics.quantiles(values_ms, n=4, method="inclusive") if len(values_ms) > 1 else [values_ms[0]] * 3
+    )
+    return {
+        "step_ms": quartiles[1],
+        "step_ms_p25": quartiles[0],
+        "step_ms_p75": quartiles[2],
+        "step_ms_min": min(values_ms),
+        "step_ms_max": max(values_ms),
+    }
+
+
 class TrainSpeedCallback(SectionCallback):
-    """``results.json["train_speed"]``: step_ms, samples_per_s, and how many steps were measured."""
+    """``results.json["train_speed"]``: median step time and its spread, samples/s, how many steps were timed."""
 
     section = "train_speed"
 
@@ -31,13 +47,15 @@ class TrainSpeedCallback(SectionCallback):
         if warmup_steps < 0:
             raise ValueError(f"callbacks.train_speed.warmup_steps={warmup_steps}: must be 0 or more.")
         self.warmup_steps = warmup_steps
-        self._steps: list[tuple[float, int]] = []  # (seconds, samples) per optimiser step
+        self.steps: list[tuple[float, int]] = []  # (seconds, samples) per optimiser step, in order
         self._pending = (0.0, 0)
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._steps, self._pending = [], (0.0, 0)
+        self.steps, self._pending = [], (0.0, 0)
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self.enabled:
             synchronize(pl_module.device)
             self._step_before = trainer.global_step
@@ -52,21 +70,23 @@ class TrainSpeedCallback(SectionCallback):
         seconds, samples = self._pending
         self._pending = (seconds + time.perf_counter() - self._started, samples + extract_batch_size(batch))
         if trainer.global_step > self._step_before:
-            self._steps.append(self._pending)
+            self.steps.append(self._pending)
+            pl_module.log("train/step_ms", 1e3 * self._pending[0], on_step=True, on_epoch=False, batch_size=1)
             self._pending = (0.0, 0)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.enabled and self._steps:
+        if self.enabled and self.steps:
             self.publish(trainer, pl_module, self.summary())
 
     def summary(self) -> dict[str, Any]:
-        """Averages over the steps after the warm-up (at least one step is always kept)."""
-        skipped = min(self.warmup_steps, len(self._steps) - 1)
-        measured = self._steps[skipped:]
+        """Statistics over the steps after the warm-up (at least one step is always kept)."""
+        skipped = min(self.warmup_steps, len(self.steps) - 1)
+        measured = self.steps[skipped:]
         seconds = sum(s for s, _ in measured)
         samples = sum(n for _, n in measured)
         return {
-            "step_ms": 1e3 * seconds / len(measured),
+            **spread([1e3 * s for s, _ in measured]),
+            "statistic": "median over the timed steps",
             "samples_per_s": samples / seconds,
             "measured_steps": len(measured),
             "warmup_steps": skipped,

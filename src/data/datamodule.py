@@ -45,7 +45,7 @@ class GlueDataModule(L.LightningDataModule):
         max_eval_samples: int | None = None,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters(ignore=["tokenizer"])
+        self.save_hyperparameters(ignore=["tokenizer"], logger=False)  # the logged config is the composed Hydra one
         self.task: GlueTask = get_task(task)
         self.tokenizer = tokenizer
         self.read = split_reader(self.task, source, glue_dir)

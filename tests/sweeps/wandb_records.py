@@ -54,6 +54,7 @@ def offline_run(run_dir: Path) -> dict[str, Any]:
         "artifacts": [],
         "exit_code": None,
         "history_keys": set(),
+        "history": {},  # key -> its values, one per history row that holds it
     }
     for record in records(logs[0]):
         kind = record.WhichOneof("record_type")
@@ -67,7 +68,10 @@ def offline_run(run_dir: Path) -> dict[str, Any]:
                 key = update.key or "/".join(update.nested_key)
                 run["summary"][key] = json.loads(update.value_json)
         elif kind == "history":
-            run["history_keys"].update(item.key or "/".join(item.nested_key) for item in record.history.item)
+            for item in record.history.item:
+                key = item.key or "/".join(item.nested_key)
+                run["history_keys"].add(key)
+                run["history"].setdefault(key, []).append(json.loads(item.value_json))
         elif kind == "artifact":
             run["artifacts"].append((record.artifact.type, record.artifact.name))
         elif kind == "exit":
