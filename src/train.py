@@ -26,11 +26,13 @@ from src.data import GlueDataModule, get_task
 from src.errors import ConfigError, NumericsError, report_user_errors
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
+from src.noise import filter_known_noise
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
 from src.results import RESULTS_FILE, versions
 from src.resumable import ResumableGlueDataModule
 from src.run_dir import checkpoint_in_run, require_file
+from src.run_summary import print_summary
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +175,7 @@ def in_sweep() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    filter_known_noise()
     go_offline_if_unreachable()
     with open_dict(cfg):
         cfg.ckpt_path = resume_point(cfg)
@@ -185,6 +188,8 @@ def main(cfg: DictConfig) -> float | None:
             # A learning rate a search tries can diverge: one failed trial (results.json has the error).
             log.warning("trial diverged, recorded as failed: %s", error)
             return None
+    if rank_zero_only.rank == 0:
+        print_summary(results, Path(cfg.paths.output_dir))
     return objective(results)
 
 

@@ -1,0 +1,111 @@
+"""The block a training run ends with: what it scored (on which rows), whether merging held, what it costs,
+and where its files are. Built from results.json's dict alone, so it says exactly what the file says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from src.data import get_task
+from src.results import RESULTS_FILE
+
+
+def split_descriptions(task_name: str, protocol: str) -> dict[str, str]:
+    """What the ``validation`` and ``test`` stages really score under a split protocol (SPEC §4)."""
+    task = get_task(task_name)
+    dev = " + ".join(f"dev {name}" for name in task.eval_splits if name) or "dev"
+    upper = task_name.upper()
+    if protocol == "glue":
+        same = f"the official {upper} {dev} set"
+        return {
+            "validation": same,
+            "test": f"{same} again: the GLUE protocol reports on dev (test = validation)",
+        }
+    rule = task.compacter_rule
+    if rule == "halve_dev":
+        return {"validation": f"first half of the shuffled {upper} dev set", "test": "its second half"}
+    if rule == "hold_out_train":
+        return {
+            "validation": f"1,000 rows held out of {upper} train",
+            "test": f"the official {upper} dev set",
+        }
+    return {"validation": f"{upper} dev mismatched", "test": f"{upper} dev matched"}
+
+
+def _scores(metrics: dict[str, float]) -> str:
+    return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+
+
+def _merge_line(merge: dict[str, Any]) -> str:
+    if merge.get("status") in ("no_adapters", "not_mergeable"):
+        return f"{merge['status'].replace('_', ' ')} (nothing folded into the weights; tested as trained)"
+    verdict = "ok" if merge["max_abs_diff"] <= merge["tolerance"] else "FAILED"
+    line = (
+        f"{merge['status'].replace('_', ' ')} ({merge['merged_adapters']} modules) before the test: "
+        f"max |logit difference| {merge['max_abs_diff']:.2g} <= {merge['tolerance']:g}: {verdict}"
+    )
+    if merge.get("not_mergeable"):
+        line += f"; not mergeable: {', '.join(merge['not_mergeable'])}"
+    return line
+
+
+def _latency_line(latency: dict[str, Any]) -> str:
+    settings = latency["settings"]
+    return (
+        f"{latency['ms']:.2f} ms vs {latency['base_ms']:.2f} ms for the bare backbone: ratio {latency['ratio']:.3f} "
+        f"(per repeat {latency['ratio_min']:.3f}-{latency['ratio_max']:.3f}; {latency['protocol']} protocol, "
+        f"{settings['warmup']} + {settings['iters']} forwards x {settings['repeats']}, "
+        f"batch {settings['batch_size']} x {settings['seq_len']} tokens)"
+    )
+
+
+FEW_STEPS = 10  # below this many timed steps the median is flagged as rough
+
+
+def _step_line(speed: dict[str, Any]) -> str:
+    steps = speed["measured_steps"]
+    line = (
+        f"{speed['step_ms']:,.0f} ms median over {steps} step{'s' if steps != 1 else ''} "
+        f"(quartiles {speed['step_ms_p25']:,.0f}-{speed['step_ms_p75']:,.0f} ms, after {speed['warmup_steps']} "
+        f"warm-up), {speed['samples_per_s']:.1f} samples/s"
+    )
+    return line + (f"; fewer than {FEW_STEPS} steps: a rough figure" if steps < FEW_STEPS else "")
+
+
+def _params_line(params: dict[str, Any]) -> str:
+    return (
+        f"{params['trainable']:,} with the head, {params['trainable_without_head']:,} without "
+        f"({params['trainable_pct_of_backbone']:.4f}% of the {params['backbone']:,}-parameter backbone)"
+    )
+
+
+def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
+    config = results.get("config", {})
+    rows: list[tuple[str, str]] = []
+    metrics = results.get("metrics") or {}
+    if metrics:
+        where = split_descriptions(config["task"]["name"], config["data"]["split_protocol"])
+        checkpoint = results.get("best_checkpoint")
+        scored = f"best checkpoint {Path(checkpoint).name}" if checkpoint else "final weights"
+        for stage in ("validation", "test"):
+            if metrics.get(stage):
+                rows.append((stage, f"{_scores(metrics[stage])}  [{scored}; {where[stage]}]"))
+    if "params" in results:
+        rows.append(("trainable", _params_line(results["params"])))
+    if "merge" in results:
+        rows.append(("merge check", _merge_line(results["merge"])))
+    if "latency" in results:
+        rows.append(("latency", _latency_line(results["latency"])))
+    if "train_speed" in results:
+        rows.append(("train step", _step_line(results["train_speed"])))
+    rows.append(("results", str(output_dir / RESULTS_FILE)))
+    checkpoints = output_dir / "checkpoints"
+    if checkpoints.is_dir():
+        rows.append(("checkpoints", f"{checkpoints}/ (best and last.ckpt)"))
+    width = max(len(label) for label, _ in rows)
+    title = f" {config.get('task', {}).get('name')} / {config.get('adapter', {}).get('name')} on {config.get('backbone', {}).get('name')} "
+    return [f"{title:=^100}", *(f"{label:<{width}}  {text}" for label, text in rows), "=" * 100]
+
+
+def print_summary(results: dict[str, Any], output_dir: Path) -> None:
+    print("\n".join(summary_lines(results, output_dir)), flush=True)

@@ -1,0 +1,80 @@
+"""What ``python -m src.train`` prints: one parameter table, no known library noise, no unlabelled
+Validate/Test tables, and a final summary block that matches results.json."""
+
+from __future__ import annotations
+
+import pytest
+
+from src.noise import LOG_RECORDS, WARNINGS
+from src.run_summary import split_descriptions
+
+from .cli import results_of, train_cli
+
+TINY_RUN = (
+    "backbone=tiny_bert",
+    "task=rte",
+    "trainer.max_epochs=1",
+    "data.max_train_samples=16",
+    "data.max_eval_samples=8",
+    "data.batch_size=4",
+    "data.eval_batch_size=8",
+    "callbacks.latency.warmup=1",
+    "callbacks.latency.iters=2",
+    "callbacks.latency.repeats=2",
+)
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("terminal") / "run"
+    done = train_cli(*TINY_RUN, run_dir=run_dir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout, done.stderr, results_of(run_dir), run_dir
+
+
+def test_one_parameter_table_and_no_lightning_model_summary(printed):
+    stdout, stderr, _, _ = printed
+    assert stdout.count("parameters: BertForSequenceClassification + krona") == 1
+    assert "FLOPs" not in stdout + stderr and "Non-trainable params" not in stdout + stderr
+
+
+def test_known_library_noise_is_filtered(printed):
+    stdout, stderr, _, _ = printed
+    assert len(WARNINGS) == 2 and len(LOG_RECORDS) == 1  # each filter below is checked
+    assert "set_vital" not in stdout + stderr  # torchdata
+    assert "LeafSpec" not in stdout + stderr  # Lightning's pytree use
+    assert "litlogger" not in stdout + stderr  # Lightning's advertisement
+    assert "GPU available" in stdout + stderr  # Lightning's other messages still show
+
+
+def test_the_run_ends_with_a_summary_block_matching_results_json(printed):
+    stdout, _, results, run_dir = printed
+    printed_lines = stdout.rstrip().splitlines()
+    [start] = [i for i, line in enumerate(printed_lines) if " rte / krona on tiny_bert " in line]
+    block = printed_lines[start:]  # the block is the end of the output
+    assert block[0].startswith("=") and set(block[-1]) == {"="}
+    lines = {line.split("  ", 1)[0]: line for line in block[1:-1]}
+    assert f"accuracy {results['metrics']['validation']['accuracy']:.4f}" in lines["validation"]
+    assert f"accuracy {results['metrics']['test']['accuracy']:.4f}" in lines["test"]
+    assert "test = validation" in lines["test"]  # the GLUE protocol: both stages score the dev set
+    assert (
+        f"ratio {results['latency']['ratio']:.3f}" in lines["latency"]
+        and "custom protocol" in lines["latency"]
+    )
+    assert f"{results['train_speed']['measured_steps']} step" in lines["train step"]
+    assert ": ok" in lines["merge check"]
+    assert str(run_dir / "results.json") in lines["results"]
+    assert str(run_dir / "checkpoints") in lines["checkpoints"]
+    assert "Validate metric" not in stdout and "Test metric" not in stdout  # Lightning's unlabelled tables
+
+
+def test_the_splits_are_named_by_what_they_score():
+    assert "test = validation" in split_descriptions("rte", "glue")["test"]
+    compacter = split_descriptions("rte", "compacter")
+    assert "first half" in compacter["validation"] and "second half" in compacter["test"]
+    assert split_descriptions("sst2", "compacter")["validation"].startswith("1,000 rows held out")
+    assert split_descriptions("mnli", "compacter") == {
+        "validation": "MNLI dev mismatched",
+        "test": "MNLI dev matched",
+    }
+    assert "dev matched + dev mismatched" in split_descriptions("mnli", "glue")["validation"]
