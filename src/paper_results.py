@@ -99,3 +99,16 @@ def reference(backbone: str, method: str, task: str, adapter: dict | None = None
         if (a, r) != (4, 48):
             return ADAKRON_DIMS_RTE.get((a, r // a))
     return PER_TASK.get((backbone, method, task))
+
+# KronA paper appendix C (SPEC §5): inference latency relative to the backbone (fine-tuning = 1.00).
+LATENCY_RATIO: dict[str, float] = {
+    "full": 1.00,
+    "lora": 1.00,
+    "krona": 1.00,
+    "bitfit": 1.00,
+    "pa": 1.13,
+    "krona_b": 1.27,
+    "krona_res": 1.36,
+    "houlsby": 1.46,
+    "compacter": 1.81,
+}

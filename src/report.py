@@ -1,8 +1,10 @@
 """``python -m src.report <dirs...>``: every results.json under the given run/multirun directories in one table.
 
 One row per method x backbone x task x setting (whatever else differs between the runs, e.g. factor shapes or
-the learning rate), each metric as mean ± std over seeds, with trainable parameters, latency ratio and train
-step time. ``--paper`` adds the papers' numbers (SPEC §6) and the difference. Writes report.csv and report.md.
+the learning rate), each metric as mean ± std over seeds, with trainable parameters (with and without the
+classifier head), the latency ratio (with its per-repeat range and protocol) and the median train step time
+(with its quartiles and how many steps were timed). ``--paper`` adds the papers' numbers (SPEC §6) and the
+difference. Writes report.csv and report.md; ``--figures`` also writes the analysis figures (src.figures).
 """
 
 from __future__ import annotations
@@ -17,12 +19,25 @@ from typing import Any
 
 import pandas as pd
 
+from src.callbacks.latency import LatencySettings
 from src.paper_results import GLUE_TASKS, PAPER_METRIC, reference
 from src.results import RESULTS_FILE, read_results
 
 log = logging.getLogger(__name__)
 
 GROUP = ["backbone", "method", "task", "setting"]
+# Averaged over the seeds of a row (parameter counts are the same for every seed).
+MEAN_OVER_SEEDS = (
+    "trainable_with_head",
+    "trainable_without_head",
+    "trainable_pct_without_head",
+    "latency_ratio",
+    "step_ms_median",
+    "step_ms_p25",
+    "step_ms_p75",
+)
+# Spread columns: the widest range over the seeds; steps_timed: the fewest.
+SPREAD_OVER_SEEDS = ("latency_ratio_lo", "latency_ratio_hi", "steps_timed")
 # Config keys that never make two runs different experiments (seeds are averaged, paths are per run).
 NOT_A_SETTING = (
     "seed",
@@ -64,10 +79,9 @@ def run_row(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
         "method": config.get("adapter", {}).get("name"),
         "task": config.get("task", {}).get("name"),
         "seed": config.get("seed"),
-        "trainable": params.get("trainable"),
-        "trainable_pct": params.get("trainable_pct_of_backbone", params.get("trainable_pct")),
-        "latency_ratio": (results.get("latency") or {}).get("ratio"),
-        "step_ms": (results.get("train_speed") or {}).get("step_ms"),
+        **parameter_columns(params),
+        **latency_columns(results.get("latency") or {}),
+        **step_time_columns(results.get("train_speed") or {}),
         "adapter": config.get("adapter", {}),
     }
     for stage, prefix in (("validation", "val"), ("test", "test")):
@@ -76,6 +90,45 @@ def run_row(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
     row["score"] = score_of(row, results)
     row["_config"] = flat(config)
     return row
+
+
+def parameter_columns(params: dict[str, Any]) -> dict[str, Any]:
+    """Trainable parameters with the classifier head and without it (the papers count without), and the
+    percentage of the backbone without the head (the papers' convention)."""
+    with_head = params.get("trainable")
+    without = params.get("trainable_without_head")
+    if without is None and with_head is not None:
+        without = with_head - params.get("head", 0)
+    return {
+        "trainable_with_head": with_head,
+        "trainable_without_head": without,
+        "trainable_pct_without_head": params.get("trainable_pct_of_backbone"),
+    }
+
+
+def latency_columns(latency: dict[str, Any]) -> dict[str, Any]:
+    """Mean ratio to the bare backbone, the range of its per-repeat ratios, and the protocol that measured it."""
+    ratio = latency.get("ratio")
+    settings = latency.get("settings")
+    return {
+        "latency_ratio": ratio,
+        "latency_ratio_lo": latency.get("ratio_min", ratio),
+        "latency_ratio_hi": latency.get("ratio_max", ratio),
+        # results.json from before the protocols had names: named from its settings
+        "latency_protocol": latency.get("protocol")
+        or (LatencySettings(**settings).protocol if settings else None),
+    }
+
+
+def step_time_columns(speed: dict[str, Any]) -> dict[str, Any]:
+    """The median step time over the run's timed steps, its quartiles, and how many steps were timed."""
+    median = speed.get("step_ms")
+    return {
+        "step_ms_median": median,
+        "step_ms_p25": speed.get("step_ms_p25", median),
+        "step_ms_p75": speed.get("step_ms_p75", median),
+        "steps_timed": speed.get("measured_steps"),
+    }
 
 
 def score_of(row: dict[str, Any], results: dict[str, Any]) -> float | None:
@@ -126,15 +179,22 @@ def collect(dirs: Iterable[str | Path]) -> pd.DataFrame:
 def summarise(runs: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
     """Mean and std over seeds per method x backbone x task x setting (``<metric>`` and ``<metric>_std``)."""
     metrics = [c for c in runs.columns if c.startswith(("val/", "test/"))]
-    numeric = ["trainable", "trainable_pct", "latency_ratio", "step_ms", "score", *metrics]
-    numbers = runs[GROUP + numeric].copy()
-    numbers[numeric] = numbers[numeric].apply(pd.to_numeric, errors="coerce")
+    numeric = [*MEAN_OVER_SEEDS, "score", *metrics]
+    as_numbers = [*numeric, *SPREAD_OVER_SEEDS]
+    numbers = runs[[*GROUP, *as_numbers, "latency_protocol"]].copy()
+    numbers[as_numbers] = numbers[as_numbers].apply(pd.to_numeric, errors="coerce")
     grouped = numbers.groupby(GROUP, dropna=False, sort=True)
     table = grouped[numeric].mean()
     # One seed's undefined metric (null in its results.json) makes the mean undefined, not the mean of the rest.
     table[[*metrics, "score"]] = grouped[[*metrics, "score"]].mean(skipna=False)
     stds = grouped[[*metrics, "score"]].std(ddof=1).add_suffix("_std")
     table = table.join(stds)
+    table["latency_ratio_lo"] = grouped["latency_ratio_lo"].min()
+    table["latency_ratio_hi"] = grouped["latency_ratio_hi"].max()
+    table["latency_protocol"] = grouped["latency_protocol"].agg(
+        lambda p: "/".join(sorted(set(p.dropna()))) or None
+    )
+    table["steps_timed"] = grouped["steps_timed"].min()
     table.insert(0, "seeds", grouped.size())
     table = table.reset_index()
     if with_paper:
@@ -168,16 +228,58 @@ def glue_averages(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cell(value: Any) -> str:
+    """Empty for a missing number (no paper value is not ``nan``), counts with separators, others to 4 digits."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return (
+        f"{value:.4g}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+    )
+
+
+def _joined(table: pd.DataFrame, fmt, columns: list[str]) -> list[str]:
+    return ["" if pd.isna(row[columns[0]]) else fmt(*row[columns]) for _, row in table.iterrows()]
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """Metrics as ``mean ± std``; parameters, latency and step time rounded."""
-    shown = table[[c for c in table.columns if not c.endswith("_std")]].copy()
+    """Metrics as ``mean ± std`` over seeds; latency as ``ratio [per-repeat range] protocol``; step time as
+    ``median [quartiles] (n steps)``; missing numbers as empty cells."""
+    spread_columns = {"latency_ratio_lo", "latency_ratio_hi", "latency_protocol"}
+    spread_columns |= {"step_ms_p25", "step_ms_p75", "steps_timed"}
+    shown = table[[c for c in table.columns if not c.endswith("_std") and c not in spread_columns]].copy()
+    shown = shown.astype(object)
     for column in shown.columns:
         if f"{column}_std" in table.columns:
             shown[column] = [
                 "" if pd.isna(m) else f"{m:.4g}" if pd.isna(s) else f"{m:.4g} ± {s:.2g}"
                 for m, s in zip(table[column], table[f"{column}_std"], strict=True)
             ]
-    return shown.to_markdown(index=False, floatfmt=".4g")
+        else:
+            shown[column] = [_cell(v) for v in shown[column]]
+    if "latency_ratio" in table:
+        shown["latency_ratio"] = _joined(
+            table,
+            lambda r, lo, hi, p: f"{r:.3f} [{lo:.2f}-{hi:.2f}] {p or ''}".rstrip(),
+            ["latency_ratio", "latency_ratio_lo", "latency_ratio_hi", "latency_protocol"],
+        )
+    if "step_ms_median" in table:
+        shown["step_ms_median"] = _joined(
+            table,
+            lambda m, lo, hi, n: f"{m:,.0f} [{lo:,.0f}-{hi:,.0f}] ({n:.0f} step{'s' if n != 1 else ''})",
+            ["step_ms_median", "step_ms_p25", "step_ms_p75", "steps_timed"],
+        )
+    shown = shown.rename(
+        columns={
+            "latency_ratio": "latency ratio [per-repeat range] protocol",
+            "step_ms_median": "step ms median [quartiles] (timed steps)",
+            "trainable_with_head": "trainable (with head)",
+            "trainable_without_head": "trainable (without head)",
+            "trainable_pct_without_head": "% of backbone (without head)",
+        }
+    )
+    return shown.to_markdown(index=False, disable_numparse=True)
 
 
 def write(table: pd.DataFrame, out_dir: Path) -> tuple[Path, Path]:
@@ -201,15 +303,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--paper", action="store_true", help="add the papers' numbers (SPEC §6) and the difference"
     )
+    parser.add_argument(
+        "--figures",
+        action="store_true",
+        help="also write the analysis figures (PNG, the notebook's) into <out>/figures, with the papers' numbers",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
-        table = summarise(collect(args.dirs), with_paper=args.paper)
+        runs = collect(args.dirs)
     except (FileNotFoundError, ValueError) as error:
         parser.exit(2, f"error: {error}\n")
-    csv_path, md_path = write(table, args.out or Path(args.dirs[0]))
+    table = summarise(runs, with_paper=args.paper)
+    out = args.out or Path(args.dirs[0])
+    csv_path, md_path = write(table, out)
     sys.stdout.write(to_markdown(table) + "\n")
     log.info("wrote %s and %s", csv_path, md_path)
+    if args.figures:
+        from src.figures import write_figures  # matplotlib only when figures are asked for
+
+        for path in write_figures(summarise(runs, with_paper=True), out / "figures"):
+            log.info("wrote %s", path)
 
 
 if __name__ == "__main__":

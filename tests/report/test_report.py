@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from src.config import ROOT
+from src.figures import factor_shapes, latency_ratio, score_vs_params
 from src.paper_results import reference
 from src.report import collect, glue_averages, main, summarise
 from src.results import RESULTS_FILE, read_results
@@ -19,6 +20,12 @@ from src.train import run
 
 from ..conftest import QUICK, compose_config
 
+FIGURE_FILES = (
+    "score_vs_params-tiny_bert-rte.png",
+    "step_time-tiny_bert-rte.png",
+    "factor_shapes-tiny_bert-rte-krona.png",
+    "latency_ratio-tiny_bert.png",
+)
 FAST_LATENCY = ("callbacks.latency.warmup=1", "callbacks.latency.iters=3", "callbacks.latency.repeats=1")
 SWEEP = {  # a tiny factor-shape sweep, one shape with two seeds
     "0-shape412-seed1": ("adapter.a_shape=[4,12]", "adapter.b_shape=[12,4]", "seed=1"),
@@ -55,20 +62,33 @@ def test_one_row_per_setting_with_mean_and_std_over_seeds(sweep_dir):
     assert two_seeds["test/accuracy"] == pytest.approx(statistics.fmean(accuracies))
     assert two_seeds["test/accuracy_std"] == pytest.approx(statistics.stdev(accuracies))
     first = read_results(sweep_dir / "0-shape412-seed1")
-    assert two_seeds["trainable"] == first["params"]["trainable"]
+    assert two_seeds["trainable_with_head"] == first["params"]["trainable"]
+    assert two_seeds["trainable_without_head"] == first["params"]["trainable"] - first["params"]["head"]
+    assert two_seeds["trainable_pct_without_head"] == pytest.approx(
+        first["params"]["trainable_pct_of_backbone"]
+    )
     assert two_seeds["latency_ratio"] == pytest.approx(
         statistics.fmean(read_results(sweep_dir / n)["latency"]["ratio"] for n in list(SWEEP)[:2])
     )
-    assert two_seeds["step_ms"] > 0
+    speeds = [read_results(sweep_dir / n)["train_speed"] for n in list(SWEEP)[:2]]
+    assert two_seeds["step_ms_median"] == pytest.approx(statistics.fmean(s["step_ms"] for s in speeds))
+    assert two_seeds["steps_timed"] == min(s["measured_steps"] for s in speeds)
+    latencies = [read_results(sweep_dir / n)["latency"] for n in list(SWEEP)[:2]]
+    assert two_seeds["latency_ratio_lo"] == min(lat["ratio_min"] for lat in latencies)
+    assert two_seeds["latency_protocol"] == "custom"
 
 
 def test_cli_writes_csv_and_markdown_with_paper_columns(sweep_dir, tmp_path, capsys):
     main([str(sweep_dir), "--paper", "--out", str(tmp_path)])
     csv = pd.read_csv(tmp_path / "report.csv")
-    assert {"paper", "diff", "score", "test/accuracy", "latency_ratio", "step_ms"} <= set(csv.columns)
+    assert {"paper", "diff", "score", "test/accuracy", "latency_ratio", "step_ms_median"} <= set(csv.columns)
+    assert {"trainable_with_head", "trainable_without_head", "trainable_pct_without_head"} <= set(csv.columns)
     assert csv["paper"].isna().all()  # tiny_bert is in no paper
     markdown = (tmp_path / "report.md").read_text()
     assert " ± " in markdown and markdown in capsys.readouterr().out
+    assert "nan" not in markdown  # no paper number: an empty cell
+    assert "trainable (with head)" in markdown and "trainable (without head)" in markdown
+    assert "step ms median [quartiles] (timed steps)" in markdown and " steps)" in markdown
 
 
 def test_missing_directory_is_a_clear_error(tmp_path):
@@ -89,15 +109,68 @@ def test_notebook_runs_headless_on_the_report(sweep_dir, tmp_path, monkeypatch):
     figures = tmp_path / "figures"
     monkeypatch.setenv("KRONLAB_REPORT", str(tmp_path / "report.csv"))
     monkeypatch.setenv("KRONLAB_FIGURES", str(figures))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend: figures saved as outputs
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's src.figures
     notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
     NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()
-    for name in ("score_vs_params.png", "latency_ratio.png", "factor_shapes.png"):
+    for name in FIGURE_FILES:
         assert (figures / name).stat().st_size > 1000, name
-    shapes_output = json.dumps(notebook.cells[-1].outputs)
-    assert "a_shape=[6, 8]" in shapes_output
+    [shapes_cell] = [c for c in notebook.cells if c.source.startswith("shapes =")]
+    shapes_output = json.dumps(shapes_cell.outputs)
+    assert "image/png" in shapes_output, shapes_output[:3000]  # the figure
+    assert "a_shape=[6, 8]" in shapes_output, shapes_output[:3000]  # and the table
+
+
+def test_figures_cli_writes_the_notebooks_pngs(sweep_dir, tmp_path):
+    main([str(sweep_dir), "--figures", "--out", str(tmp_path)])
+    assert sorted(p.name for p in (tmp_path / "figures").iterdir()) == sorted(FIGURE_FILES)
+
+
+def test_figures_are_titled_with_error_bars_and_one_point_per_setting(sweep_dir):
+    table = summarise(collect([sweep_dir]), with_paper=True)
+    figure = score_vs_params(table)
+    ax = figure.axes[0]
+    assert ax.get_title() == "RTE on tiny_bert: score vs trainable parameters (1-2 seeds per point)"
+    [points] = ax.containers  # one errorbar series: krona
+    assert len(points.lines[0].get_xdata()) == 2  # two shapes, two points (not stacked per seed)
+    assert points.has_yerr  # ± 1 std over seeds (0 for the one-seed shape)
+    half_lengths = sorted(abs(seg[1][1] - seg[0][1]) / 2 for seg in points.lines[2][0].get_segments())
+    assert half_lengths == pytest.approx(sorted(table["score_std"].fillna(0)))
+    labels = sorted(t.get_text() for t in ax.texts)
+    assert labels == ["A 4x12, B 12x4", "A 6x8, B 8x6"]
+    latency = latency_ratio(table).axes[0]
+    assert "tiny_bert" in latency.get_title() and "custom protocol" in latency.get_title()
+    assert [t.get_text() for t in latency.get_yticklabels()] == [
+        "krona (A 4x12, B 12x4)",
+        "krona (A 6x8, B 8x6)",
+    ]
+
+
+def test_paper_numbers_are_reference_marks():
+    rows = pd.DataFrame(
+        {
+            "backbone": "t5_base",
+            "method": "krona",
+            "task": "mnli",
+            "setting": ["a_shape=[48, 16] b_shape=[16, 48]", "a_shape=[32, 24] b_shape=[24, 32]"],
+            "seeds": 3,
+            "score": [85.0, 86.0],
+            "score_std": [0.2, 0.3],
+            "trainable_without_head": [18432, 18432],
+        }
+    )
+    rows["paper"] = [reference("t5_base", "krona", "mnli", {"a_shape": [48, 16]}), 86.31]
+    ax = factor_shapes(rows).axes[0]
+    [paper] = [c for c in ax.collections if c.get_label() == "paper"]
+    assert sorted(paper.get_offsets()[:, 1]) == [86.31, 86.50]
+    assert ax.get_title() == "krona factor shapes, MNLI on t5_base (3 seeds)"
+    latency = rows.assign(
+        latency_ratio=1.02, latency_ratio_lo=0.99, latency_ratio_hi=1.05, latency_protocol="quick"
+    )
+    [paper_latency] = [c for c in latency_ratio(latency).axes[0].collections if "paper" in c.get_label()]
+    assert list(paper_latency.get_offsets()[:, 0]) == [1.0, 1.0]  # KronA merged: the paper's 100
 
 
 def test_glue_average_row_only_when_all_eight_tasks_are_there():
