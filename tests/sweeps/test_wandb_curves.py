@@ -87,3 +87,23 @@ def test_single_measurements_are_in_summary_and_config(logged):
     assert summary["test/accuracy"] == pytest.approx(results["metrics"]["test"]["accuracy"])
     assert summary["latency"]["protocol"] == "custom"  # the counts above are not a named protocol
     assert summary["train_speed"]["measured_steps"] == results["train_speed"]["measured_steps"]
+
+
+def test_the_checked_in_workspace_reads_keys_this_run_logs(logged):
+    from sweeps.wandb.workspace import CURVES, SHAPE, config_keys, kronlab_workspace, summary_keys
+
+    kronlab_workspace("entity", "kronlab")._to_model()  # W&B's own schema accepts the view (no network)
+    _, _, wandb_run = logged
+    assert set(CURVES.values()) <= set(wandb_run["history"])
+
+    def lookup(tree: dict, dotted: str):
+        if dotted in tree:
+            return tree[dotted]
+        head, _, rest = dotted.partition(".")
+        return lookup(tree[head], rest)
+
+    for key in summary_keys():
+        assert isinstance(lookup(wandb_run["summary"], key), float), key
+    for key in config_keys():
+        if key != SHAPE:  # overrides.kron_shapes exists in factor-shape sweeps: test_multirun.py
+            assert lookup(wandb_run["config"], key) is not None, key
