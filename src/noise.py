@@ -7,6 +7,7 @@ still shows. Tests and library use are not filtered.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 
 # (message regex, category, why it is noise)
@@ -33,6 +34,15 @@ LOG_RECORDS = (
 )
 
 
+# transformers' load report when the only thing it reports is the new classification head: every fine-tune
+# from a pretrained encoder starts with a fresh head (kronlab's parameter table shows it as role "head").
+# A report with anything else in it (a missing encoder weight, a size mismatch) still shows.
+LOAD_REPORT_LOGGER = "transformers.modeling_utils"
+FRESH_HEAD = re.compile(r"^classifier\.\S+\s*\|\s*MISSING\b")
+ANSI_STYLE = re.compile(r"\x1b\[[0-9;]*m")  # transformers colours the status on a terminal
+REPORT_ROW = re.compile(r"^\S+\s*\|\s*[A-Z]+\b")
+
+
 class _DropPrefix(logging.Filter):
     def __init__(self, prefix: str) -> None:
         super().__init__()
@@ -42,8 +52,20 @@ class _DropPrefix(logging.Filter):
         return not str(record.msg).startswith(self.prefix)
 
 
+class _DropFreshHeadReport(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = ANSI_STYLE.sub("", str(record.msg))
+        if "LOAD REPORT" not in message:
+            return True
+        rows = [
+            line for line in message.splitlines()[1:] if REPORT_ROW.match(line) and not line.startswith("Key")
+        ]
+        return not (rows and all(FRESH_HEAD.match(row) for row in rows))
+
+
 def filter_known_noise() -> None:
     for message, category, _why in WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
     for name, prefix, _why in LOG_RECORDS:
         logging.getLogger(name).addFilter(_DropPrefix(prefix))
+    logging.getLogger(LOAD_REPORT_LOGGER).addFilter(_DropFreshHeadReport())

@@ -102,7 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--project", default="kronlab")
     parser.add_argument("--name", default="KronA study")
     args = parser.parse_args(argv)
-    saved = kronlab_workspace(args.entity, args.project, args.name).save()  # needs `wandb login` and the network
+    saved = kronlab_workspace(
+        args.entity, args.project, args.name
+    ).save()  # needs `wandb login` and the network
     print(saved.url)
 
 

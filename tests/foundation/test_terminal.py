@@ -3,9 +3,11 @@ Validate/Test tables, and a final summary block that matches results.json."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from src.noise import LOG_RECORDS, WARNINGS
+from src.noise import LOG_RECORDS, WARNINGS, _DropFreshHeadReport
 from src.run_summary import split_descriptions
 
 from .cli import results_of, train_cli
@@ -78,3 +80,31 @@ def test_the_splits_are_named_by_what_they_score():
         "test": "MNLI dev matched",
     }
     assert "dev matched + dev mismatched" in split_descriptions("mnli", "glue")["validation"]
+
+
+# transformers' load report for all-MiniLM-L6-v2 loaded as a classifier, as printed (status coloured on a terminal)
+LOAD_REPORT = (
+    "\x1b[1mBertForSequenceClassification LOAD REPORT\x1b[0m from: /work/shared/models/all-MiniLM-L6-v2\n"
+    "Key               | Status  | \n------------------+---------+-\n"
+    "classifier.weight | \x1b[31mMISSING\x1b[0m | \nclassifier.bias   | \x1b[31mMISSING\x1b[0m | \n\n"
+    "Notes:\n- MISSING:\tthose params were newly initialized because missing from the checkpoint."
+)
+
+
+@pytest.mark.parametrize(
+    ("message", "shown"),
+    [
+        (LOAD_REPORT, False),  # only the fresh head: noise
+        (
+            LOAD_REPORT.replace("classifier.bias  ", "bert.pooler.dense.weight"),
+            True,
+        ),  # a missing encoder weight
+        (LOAD_REPORT + "\nbert.embeddings.position_ids | UNEXPECTED |", True),
+        ("some other transformers warning", True),
+    ],
+)
+def test_the_load_report_is_hidden_only_when_it_reports_just_the_new_head(message, shown):
+    record = logging.LogRecord(
+        "transformers.modeling_utils", logging.WARNING, __file__, 0, message, None, None
+    )
+    assert _DropFreshHeadReport().filter(record) is shown
