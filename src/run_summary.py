@@ -33,7 +33,9 @@ def split_descriptions(task_name: str, protocol: str) -> dict[str, str]:
 
 
 def _scores(metrics: dict[str, float]) -> str:
-    return ", ".join(f"{name} {value:.4f}" for name, value in metrics.items())
+    return ", ".join(
+        f"{name} {'undefined' if value is None else f'{value:.4f}'}" for name, value in metrics.items()
+    )
 
 
 def _merge_line(merge: dict[str, Any]) -> str:
