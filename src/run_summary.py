@@ -87,8 +87,12 @@ def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
     metrics = results.get("metrics") or {}
     if metrics:
         where = split_descriptions(config["task"]["name"], config["data"]["split_protocol"])
-        checkpoint = results.get("best_checkpoint")
-        scored = f"best checkpoint {Path(checkpoint).name}" if checkpoint else "final weights"
+        checkpoint = results.get("evaluated_checkpoint", results.get("best_checkpoint"))
+        trained = config.get("train", True)
+        if checkpoint:
+            scored = f"{'best checkpoint' if trained else 'checkpoint'} {Path(checkpoint).name}"
+        else:
+            scored = "final weights" if trained else "weights as built (untrained)"
         for stage in ("validation", "test"):
             if metrics.get(stage):
                 rows.append((stage, f"{_scores(metrics[stage])}  [{scored}; {where[stage]}]"))
