@@ -7,14 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from src.data import get_task
+from src.data.splits import SEARCH_VALIDATION_ROWS
 from src.results import RESULTS_FILE
 
 
-def split_descriptions(task_name: str, protocol: str) -> dict[str, str]:
+def split_descriptions(task_name: str, protocol: str, search_rows: int | None = None) -> dict[str, str]:
     """What the ``validation`` and ``test`` stages really score under a split protocol (SPEC §4)."""
     task = get_task(task_name)
     dev = " + ".join(f"dev {name}" for name in task.eval_splits if name) or "dev"
     upper = task_name.upper()
+    if protocol == "search":
+        held_out = f"{search_rows or SEARCH_VALIDATION_ROWS:,} rows held out of {upper} train"
+        return {"validation": held_out, "test": f"the same {held_out} (search protocol: dev is never read)"}
     if protocol == "glue":
         same = f"the official {upper} {dev} set"
         return {
@@ -86,7 +90,10 @@ def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
     rows: list[tuple[str, str]] = []
     metrics = results.get("metrics") or {}
     if metrics:
-        where = split_descriptions(config["task"]["name"], config["data"]["split_protocol"])
+        data = config["data"]
+        where = split_descriptions(
+            config["task"]["name"], data["split_protocol"], data.get("search_validation_rows")
+        )
         checkpoint = results.get("evaluated_checkpoint", results.get("best_checkpoint"))
         trained = config.get("train", True)
         if checkpoint:

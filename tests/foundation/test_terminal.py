@@ -80,6 +80,8 @@ def test_the_splits_are_named_by_what_they_score():
         "test": "MNLI dev matched",
     }
     assert "dev matched + dev mismatched" in split_descriptions("mnli", "glue")["validation"]
+    search = split_descriptions("sst2", "search", 500)
+    assert search["validation"] == "500 rows held out of SST2 train" and "dev is never read" in search["test"]
 
 
 # transformers' load report for all-MiniLM-L6-v2 loaded as a classifier, as printed (status coloured on a terminal)
