@@ -101,7 +101,7 @@ class ParamCountCallback(StandaloneMeasure):
         if self.print_table:
             method = getattr(backbone.model, CONFIG_ATTR, None)
             title = f"parameters: {type(backbone.model).__name__}" + (f" + {method.name}" if method else "")
-            Console().print(render(table, title))
+            Console(width=max(Console().width, 100)).print(render(table, title))  # roles unclipped in a log
         return table
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
