@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from src.backbones import Backbone
+from src.backbones.architectures import usable_positions
 from src.errors import ConfigError
 
 
@@ -15,11 +16,10 @@ def check_fits(backbone: Backbone, data: dict[str, Any]) -> None:
         if not isinstance(value, int) or value < 1:
             raise ConfigError(f"data.{key}={value!r}: set a positive integer.")
     config = backbone.model.config
-    limit = getattr(config, "max_position_embeddings", None)
+    usable = usable_positions(config)
     max_length = data.get("max_length")
-    # Encoders with learned absolute positions index past their table (RoBERTa also reserves two slots).
-    if limit is not None and not backbone.text_to_text and max_length is not None:
-        usable = limit - (getattr(config, "pad_token_id", 0) or 0) - 1 if config.model_type == "roberta" else limit
+    # Models with absolute positions index past their table (RoBERTa also reserves slots for padding).
+    if usable is not None and max_length is not None:
         if max_length > usable:
             raise ConfigError(
                 f"data.max_length={max_length} is longer than backbone {config.model_type!r} can embed "

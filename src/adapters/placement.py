@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from torch import nn
@@ -38,7 +38,16 @@ class Placement:
     attention: tuple[Site, ...]
     head_prefixes: tuple[str, ...]
     norm_types: tuple[type[nn.Module], ...] = (nn.LayerNorm,)
-    extra: dict = field(default_factory=dict)
+    self_attention: tuple[str, ...] = ()  # self-attention modules (prefix tuning prepends keys/values here)
+    num_heads: int = 0
+    num_kv_heads: int = 0  # fewer than num_heads with grouped-query attention
+    head_dim: int = 0
+    prefix_refusal: str | None = None  # why prefix tuning cannot apply to this architecture, where it cannot
+
+    @property
+    def kv_width(self) -> int:
+        """Width of one key (or value) projection: what a key/value prefix must match."""
+        return self.num_kv_heads * self.head_dim
 
 
 @dataclass
@@ -120,6 +129,24 @@ def _matches(name: str, targets: str | Sequence[str]) -> bool:
     return name.rsplit(".", 1)[-1] in targets or name in targets
 
 
+def refuse_conv1d(model: nn.Module, targets: str | Sequence[str], skip_prefixes: Sequence[str]) -> None:
+    """GPT-2 style models compute their projections with transformers' ``Conv1D`` (transposed weight, q/k/v
+    fused): name that instead of saying nothing matched."""
+    conv = [
+        name
+        for name, module in model.named_modules()
+        if type(module).__name__ == "Conv1D"
+        and not any(name.startswith(p) for p in skip_prefixes)
+        and _matches(name, targets)
+    ]
+    if conv:
+        raise AdapterError(
+            f"{conv[0]} (and {len(conv) - 1} more) are transformers Conv1D layers (weight stored transposed, GPT-2's "
+            "c_attn holds q, k and v in one), not nn.Linear, which this method wraps; use adapter=peft "
+            "(peft's LoRA/LoKr/IA3 handle Conv1D) or a block method (pa, houlsby, pfeiffer, krona_b, adakron, prefix)."
+        )
+
+
 def find_linears(
     model: nn.Module, targets: str | Sequence[str], skip_prefixes: Sequence[str] = ()
 ) -> list[tuple[str, nn.Linear]]:
@@ -132,6 +159,7 @@ def find_linears(
         and _matches(name, targets)
     ]
     if not found:
+        refuse_conv1d(model, targets, skip_prefixes)
         linear_names = sorted(
             {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
         )

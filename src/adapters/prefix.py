@@ -4,9 +4,11 @@ reparameterising MLP (embedding -> Linear -> tanh -> Linear) per layer.
 How it hooks in: transformers routes attention through ``AttentionInterface``. Each prefixed attention
 module gets its own copy of the config naming our registered attention function, which prepends the
 prefix to the keys and values, widens the mask (and T5's position bias) by the prefix length, and calls
-the module's original eager or sdpa attention. Works for BERT/RoBERTa self-attention and T5 encoder and
-decoder self-attention (also with the generation cache); cross-attention is not prefixed. Other attention
-implementations (flash, flex) are refused with an error.
+the module's original eager or sdpa attention. Works for every architecture whose attention goes through
+that interface: BERT/RoBERTa/ELECTRA self-attention, T5 encoder and decoder self-attention (also with the
+generation cache), causal decoders (Llama, Qwen2, Mistral, GPT-2), with grouped-query attention's narrower
+keys and values; cross-attention is not prefixed. DeBERTa (its own disentangled attention) and other
+attention implementations (flash, flex) are refused with an error.
 """
 
 from __future__ import annotations
@@ -33,16 +35,19 @@ class Prefix(Adapter):
     method = "prefix"
     mergeable = False
 
-    def __init__(self, hidden: int, kv_width: int, num_heads: int, length: int, reparam_hidden: int) -> None:
+    def __init__(self, hidden: int, kv_width: int, kv_heads: int, length: int, reparam_hidden: int) -> None:
         super().__init__()
-        self.num_heads = num_heads
+        self.kv_heads = kv_heads
         self.embedding = nn.Parameter(torch.randn(length, hidden))
-        self.mlp = nn.Sequential(nn.Linear(hidden, reparam_hidden), nn.Tanh(), nn.Linear(reparam_hidden, 2 * kv_width))
+        self.mlp = nn.Sequential(
+            nn.Linear(hidden, reparam_hidden), nn.Tanh(), nn.Linear(reparam_hidden, 2 * kv_width)
+        )
 
     def forward(self, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Keys and values of shape (batch, heads, prefix length, head dim)."""
+        """Keys and values of shape (batch, key/value heads, prefix length, head dim): with grouped-query
+        attention, one per key/value head, shared by its group of query heads as the model's own keys are."""
         length = self.embedding.shape[0]
-        kv = self.mlp(self.embedding).view(length, 2, self.num_heads, -1).permute(1, 2, 0, 3)
+        kv = self.mlp(self.embedding).view(length, 2, self.kv_heads, -1).permute(1, 2, 0, 3)
         return kv[0].expand(batch_size, -1, -1, -1), kv[1].expand(batch_size, -1, -1, -1)
 
 
@@ -70,7 +75,9 @@ def prefixed_attention(module: nn.Module, query, key, value, attention_mask, **k
     bias = kwargs.get("position_bias")
     if bias is not None:  # T5: the relative position bias does not apply to prefix positions
         kwargs["position_bias"] = torch.cat([bias.new_zeros(*bias.shape[:-1], length), bias], dim=-1)
-    kwargs["is_causal"] = False  # the mask above carries causality; sdpa's flag would misalign with the prefix
+    kwargs["is_causal"] = (
+        False  # the mask above carries causality; sdpa's flag would misalign with the prefix
+    )
     key = torch.cat([keys.to(key.dtype), key], dim=2)
     value = torch.cat([values.to(value.dtype), value], dim=2)
     return prefix.inner_attention(module, query, key, value, attention_mask, **kwargs)
@@ -93,14 +100,6 @@ def original_attention(attention: nn.Module, where: str) -> Callable:
     return ALL_ATTENTION_FUNCTIONS[name]
 
 
-def key_width(attention: nn.Module, where: str) -> int:
-    for child_name in ("key", "k"):
-        child = getattr(attention, child_name, None)
-        if isinstance(child, nn.Linear):
-            return child.out_features
-    raise AdapterError(f"{where} has no key projection named 'key' or 'k': prefix tuning cannot size its prefixes.")
-
-
 @dataclass
 class PrefixConfig(MethodConfig):
     length: int = 10
@@ -110,26 +109,29 @@ class PrefixConfig(MethodConfig):
         if self.length < 1:
             raise AdapterError(f"adapter.length={self.length}: the prefix needs at least one position.")
         if self.reparam_hidden is not None and self.reparam_hidden < 1:
-            raise AdapterError(f"adapter.reparam_hidden={self.reparam_hidden}: give a positive size, or null for the hidden size.")
+            raise AdapterError(
+                f"adapter.reparam_hidden={self.reparam_hidden}: give a positive size, or null for the hidden size."
+            )
 
 
 @register("prefix", PrefixConfig)
 def apply(model: nn.Module, cfg: PrefixConfig, placement: Placement) -> list[Adapter]:
     """Prefix tuning: key/value prefixes per self-attention layer through a reparameterising MLP; not mergeable."""
-    paths = placement.extra.get("self_attention")
-    if not paths or "num_heads" not in placement.extra:
+    if placement.prefix_refusal:
+        raise AdapterError(f"prefix tuning cannot apply to this model: {placement.prefix_refusal}.")
+    if not placement.self_attention or not placement.kv_width:
         raise AdapterError(
-            f"the {placement.family} backbone does not list its self-attention modules and num_heads in "
-            "Placement.extra; add them to the backbone family's placement() to use prefix tuning."
+            f"the {placement.family} backbone's placement lists no self-attention modules or key/value widths; "
+            "add its model_type's row to src/backbones/architectures.py to use prefix tuning."
         )
     adapters = []
-    for path in paths:
+    for path in placement.self_attention:
         attention = model.get_submodule(path)
         inner = original_attention(attention, path)
         prefix = Prefix(
             placement.hidden_size,
-            key_width(attention, path),
-            placement.extra["num_heads"],
+            placement.kv_width,
+            placement.num_kv_heads,
             cfg.length,
             cfg.reparam_hidden or placement.hidden_size,
         )

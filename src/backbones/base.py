@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -41,7 +42,9 @@ class BackboneSettings:
                 "is wrong) or 'score' (rank the label words by likelihood)."
             )
         if self.init not in ("pretrained", "random"):
-            raise BackboneError(f"backbone.init={self.init!r}: use 'pretrained' (load weights) or 'random' (same architecture, random weights).")
+            raise BackboneError(
+                f"backbone.init={self.init!r}: use 'pretrained' (load weights) or 'random' (same architecture, random weights)."
+            )
 
 
 class Backbone(nn.Module, ABC):
@@ -50,13 +53,27 @@ class Backbone(nn.Module, ABC):
     family: ClassVar[str]
     text_to_text: ClassVar[bool]
     prediction: str = "head"  # how predict() reads a prediction; results.json records it
-    model_types: ClassVar[tuple[str, ...]]
 
-    def __init__(self, model: nn.Module, tokenizer, task: GlueTask) -> None:
+    def __init__(
+        self, model: nn.Module, tokenizer, task: GlueTask, load_tokenizer: Callable[[], Any] | None = None
+    ) -> None:
+        """``tokenizer``, or ``None`` and ``load_tokenizer``: loaded on first use, so a run that only counts
+        parameters (``train=false test=false``) builds a random-init backbone without its tokenizer."""
         super().__init__()
         self.model = model
-        self.tokenizer = tokenizer
+        self._tokenizer = tokenizer
+        self._load_tokenizer = load_tokenizer
         self.task = task
+
+    @property
+    def tokenizer(self):
+        if self._tokenizer is None:
+            self._tokenizer = self.prepare_tokenizer(self._load_tokenizer())
+        return self._tokenizer
+
+    def prepare_tokenizer(self, tokenizer):
+        """Fit a freshly loaded tokenizer to the model (a decoder's padding token); returns it."""
+        return tokenizer
 
     @classmethod
     @abstractmethod

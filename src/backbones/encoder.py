@@ -1,62 +1,61 @@
-"""Encoder classifiers (BERT, RoBERTa, MiniLM): a sequence-classification head, regression for STS-B."""
+"""Encoder classifiers (BERT, RoBERTa, DeBERTa-v2/v3, MiniLM): a sequence-classification head,
+regression for STS-B. Where adapters go comes from the model_type's row in ``architectures.py``."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
-from torch import nn
 from transformers import AutoModelForSequenceClassification
 
-from src.adapters import Placement, Site
+from src.adapters import Placement
 from src.data import GlueTask
 
+from .architectures import architecture, placement_for
 from .base import Backbone, BackboneError, BackboneSettings
 from .loading import load_model, load_tokenizer
 
-MODEL_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
-
 
 class EncoderClassifier(Backbone):
-    family = "encoder"
+    family: ClassVar[str] = "encoder"
     text_to_text = False
-    model_types = ("bert", "roberta")
+
+    def __init__(self, model, tokenizer, task: GlueTask, load_tokenizer=None) -> None:
+        super().__init__(model, tokenizer, task, load_tokenizer)
+        row = architecture(model.config.model_type, self.family, model.config.name_or_path or self.family)
+        self._model_inputs = (
+            "input_ids",
+            "attention_mask",
+            *(("token_type_ids",) if row.token_type_ids else ()),
+        )
 
     @classmethod
-    def build(cls, settings: BackboneSettings, task: GlueTask) -> EncoderClassifier:
+    def check_settings(cls, settings: BackboneSettings) -> None:
         if settings.predict is not None:
             raise BackboneError(
                 f"backbone.predict={settings.predict!r} is for text-to-text backbones (T5); "
                 f"{settings.name} predicts with its classification head: drop the setting."
             )
+        if settings.init == "random" and settings.config:
+            architecture(settings.config.get("model_type"), cls.family, settings.name)
+
+    @classmethod
+    def build(cls, settings: BackboneSettings, task: GlueTask) -> EncoderClassifier:
+        cls.check_settings(settings)
         model = load_model(
             AutoModelForSequenceClassification,
             settings,
             num_labels=task.num_labels,
             problem_type="regression" if task.is_regression else "single_label_classification",
         )
-        return cls(model, load_tokenizer(settings), task)
+        architecture(model.config.model_type, cls.family, settings.name)
+        return cls(model, None, task, lambda: load_tokenizer(settings))
 
     def placement(self) -> Placement:
-        prefix = self.model.base_model_prefix
-        layers = [f"{prefix}.encoder.layer.{i}" for i in range(self.model.config.num_hidden_layers)]
-        hidden = self.model.config.hidden_size
-        return Placement(
-            family=self.family,
-            hidden_size=hidden,
-            default_targets=("query", "value"),
-            ffn=tuple(Site(f"{layer}.intermediate", f"{layer}.output.dense", hidden) for layer in layers),
-            attention=tuple(
-                Site(f"{layer}.attention.self", f"{layer}.attention.output.dense", hidden) for layer in layers
-            ),
-            head_prefixes=("classifier",),
-            norm_types=(nn.LayerNorm,),
-            extra={
-                "self_attention": tuple(f"{layer}.attention.self" for layer in layers),
-                "num_heads": self.model.config.num_attention_heads,
-            },
-        )
+        return placement_for(self.model, self.family)
 
     def _inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {k: batch[k] for k in MODEL_INPUTS if k in batch}
+        return {k: batch[k] for k in self._model_inputs if k in batch}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(**self._inputs(batch), labels=batch["labels"]).loss

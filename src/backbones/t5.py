@@ -12,12 +12,12 @@ import re
 
 import torch
 from transformers import AutoModelForSeq2SeqLM
-from transformers.models.t5.modeling_t5 import T5LayerNorm
 
-from src.adapters import Placement, Site
+from src.adapters import Placement
 from src.data import GlueTask
 from src.data.text_to_text import format_target
 
+from .architectures import architecture, placement_for
 from .base import Backbone, BackboneSettings
 from .loading import load_model, load_tokenizer
 
@@ -31,7 +31,6 @@ EXTRA_NEW_TOKENS = 1  # room past the longest target, so that a longer output sh
 class T5TextToText(Backbone):
     family = "t5"
     text_to_text = True
-    model_types = ("t5",)
 
     def __init__(self, model, tokenizer, task: GlueTask, predict: str = "generate") -> None:
         super().__init__(model, tokenizer, task)
@@ -45,24 +44,11 @@ class T5TextToText(Backbone):
     @classmethod
     def build(cls, settings: BackboneSettings, task: GlueTask) -> T5TextToText:
         model, tokenizer = load_model(AutoModelForSeq2SeqLM, settings), load_tokenizer(settings)
+        architecture(model.config.model_type, cls.family, settings.name)
         return cls(model, tokenizer, task, predict=settings.predict or "generate")
 
     def placement(self) -> Placement:
-        config = self.model.config
-        stacks = [("encoder", config.num_layers), ("decoder", config.num_decoder_layers)]
-        blocks = [f"{stack}.block.{i}" for stack, n in stacks for i in range(n)]
-        ffn = [f"{b}.layer.{2 if b.startswith('decoder') else 1}.DenseReluDense" for b in blocks]
-        attention = [f"{b}.layer.0.SelfAttention" for b in blocks]
-        return Placement(
-            family=self.family,
-            hidden_size=config.d_model,
-            default_targets=("q", "v"),
-            ffn=tuple(Site(m, m, config.d_model) for m in ffn),
-            attention=tuple(Site(m, m, config.d_model) for m in attention),
-            head_prefixes=() if config.tie_word_embeddings else ("lm_head",),
-            norm_types=(T5LayerNorm,),
-            extra={"self_attention": tuple(attention), "num_heads": config.num_heads},
-        )
+        return placement_for(self.model, self.family)
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.model(
