@@ -70,7 +70,7 @@ class AdaKronConfig(MethodConfig):
         check_sizes(self.r, self.a)
 
 
-@register("adakron", AdaKronConfig)
+@register("adakron", AdaKronConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: AdaKronConfig, placement: Placement) -> list[Adapter]:
     """AdaKron: sequential bottleneck after each FFN output, down-projection kron(W2 x, W1 x); not mergeable."""
     return [install_sequential(model, site, AdaKron(site.width, cfg.r, cfg.a)) for site in placement.ffn]

@@ -31,7 +31,7 @@ class BitFitConfig(MethodConfig):
     add_missing_biases: bool = True
 
 
-@register("bitfit", BitFitConfig)
+@register("bitfit", BitFitConfig, starts_as="base")
 def apply(model: nn.Module, cfg: BitFitConfig, placement: Placement) -> list[Adapter]:
     """BitFit: bias terms only (+ head); zero biases added where a linear layer has none (T5)."""
     if not cfg.add_missing_biases:
@@ -44,4 +44,7 @@ def apply(model: nn.Module, cfg: BitFitConfig, placement: Placement) -> list[Ada
         and not any(name.startswith(prefix) for prefix in placement.head_prefixes)
         and not name.endswith("lm_head")
     ]
-    return [install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features)) for name, m in bare]
+    return [
+        install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features))
+        for name, m in bare
+    ]

@@ -73,7 +73,9 @@ class CompacterConfig(MethodConfig):
 def phm_bottleneck(width: int, cfg: CompacterConfig) -> int:
     """The bottleneck size, rounded up to a multiple of n (PHM layers need n to divide both sizes)."""
     if width % cfg.n != 0:
-        raise AdapterError(f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors.")
+        raise AdapterError(
+            f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors."
+        )
     size = bottleneck_size(width, cfg.bottleneck, cfg.reduction_factor)
     return -(-size // cfg.n) * cfg.n
 
@@ -93,7 +95,7 @@ def install_compacters(
     return adapters
 
 
-@register("compacter", CompacterConfig)
+@register("compacter", CompacterConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: CompacterConfig, placement: Placement) -> list[Adapter]:
     """Compacter: Houlsby placement with PHM projections (rules shared across layers, rank-1 factors)."""
     return install_compacters(model, cfg, placement, CompacterAdapter)

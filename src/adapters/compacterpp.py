@@ -21,7 +21,7 @@ class CompacterPPConfig(CompacterConfig):
     placement: str = "ffn"
 
 
-@register("compacterpp", CompacterPPConfig)
+@register("compacterpp", CompacterPPConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: CompacterPPConfig, placement: Placement) -> list[Adapter]:
     """Compacter++: PHM bottleneck after each FFN output only (rules shared across layers)."""
     return install_compacters(model, cfg, placement, CompacterPPAdapter)

@@ -16,7 +16,7 @@ class FullConfig(MethodConfig):
     trains_everything: bool = True
 
 
-@register("full", FullConfig)
+@register("full", FullConfig, starts_as="base")
 def apply(model: nn.Module, cfg: FullConfig, placement: Placement) -> list[Adapter]:
     """Full fine-tuning: every backbone parameter trains."""
     return []

@@ -84,7 +84,10 @@ class PeftLayer(Adapter):
         self._unmerged_weight = weight.detach().clone()
         try:
             self._host.merge(safe_merge=True)
-        except (ValueError, NotImplementedError) as error:  # NaN/Inf (safe_merge), or a type peft cannot merge
+        except (
+            ValueError,
+            NotImplementedError,
+        ) as error:  # NaN/Inf (safe_merge), or a type peft cannot merge
             self.__dict__.pop("_unmerged_weight")
             raise AdapterError(f"refusing to merge peft into {self._host_name}: {error}") from error
         self.merged = True
@@ -133,7 +136,7 @@ class PeftConfig(MethodConfig):
             )
 
 
-@register("peft", PeftConfig)
+@register("peft", PeftConfig, starts_as="base")
 def apply(model: nn.Module, cfg: PeftConfig, placement: Placement) -> list[Adapter]:
     """Any Hugging Face PEFT method (peft_type, peft_config) on the family's default targets."""
     peft = _peft()
@@ -152,6 +155,13 @@ def apply(model: nn.Module, cfg: PeftConfig, placement: Placement) -> list[Adapt
         tuner = peft.mapping.PEFT_TYPE_TO_TUNER_MAPPING[peft_type](model, peft_cfg, adapter_name="default")
     except ValueError as error:
         raise AdapterError(f"peft {cfg.peft_type}: {error}") from error
+    except (
+        TypeError
+    ) as error:  # a layer type the peft method has no adapter for (GPT-2's Conv1D for LoKr/LoHa)
+        raise AdapterError(
+            f"peft {cfg.peft_type} cannot adapt targets {settings['target_modules']}: {error}. "
+            "Choose a peft_type that supports them (transformers' Conv1D: LORA, IA3) or other adapter.targets."
+        ) from error
     adapters = []
     for name, layer in list(model.named_modules()):
         if isinstance(layer, BaseTunerLayer):

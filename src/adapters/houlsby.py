@@ -66,7 +66,7 @@ def install_bottlenecks(
     return adapters
 
 
-@register("houlsby", BottleneckConfig)
+@register("houlsby", BottleneckConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: BottleneckConfig, placement: Placement) -> list[Adapter]:
     """Houlsby: sequential bottleneck after each attention output and each FFN output; near-identity init."""
     return install_bottlenecks(model, cfg, placement, HoulsbyAdapter)

@@ -408,7 +408,7 @@ class KronAConfig(KronFactorsConfig):
         )  # fmt: skip
 
 
-@register("krona", KronAConfig)
+@register("krona", KronAConfig, starts_as="base")
 def apply(model: nn.Module, cfg: KronAConfig, placement: Placement) -> list[Adapter]:
     """KronA: Kronecker update(s) parallel to chosen weight matrices (query/value by default); mergeable."""
     return wrap_linears(model, placement, cfg.targets, cfg.adapter_for, install=install_fused)

@@ -33,7 +33,7 @@ class KronAResConfig(KronABConfig):
         return self.residual, self.residual_init
 
 
-@register("krona_res", KronAResConfig)
+@register("krona_res", KronAResConfig, starts_as="changed")
 def apply(model: nn.Module, cfg: KronAResConfig, placement: Placement) -> list[Adapter]:
     """KronA^B_res: KronA^B plus a learnable scaled residual s_res * x (init 1); not mergeable."""
     return install_blocks(model, cfg, placement, KronAResBlock)

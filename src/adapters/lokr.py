@@ -39,7 +39,7 @@ class LoKrConfig(KronAConfig):
         return self.alpha / self.inner_rank if self.scale is None else self.scale
 
 
-@register("lokr", LoKrConfig)
+@register("lokr", LoKrConfig, starts_as="base")
 def apply(model: nn.Module, cfg: LoKrConfig, placement: Placement) -> list[Adapter]:
     """LoKr: KronA with B (or A and B) a rank-r product, scale alpha / r, PEFT's shapes and init; mergeable."""
     return wrap_linears(

@@ -47,7 +47,7 @@ class LoRAConfig(MethodConfig):
             raise AdapterError(f"adapter.rank must be a positive integer, got {self.rank}.")
 
 
-@register("lora", LoRAConfig)
+@register("lora", LoRAConfig, starts_as="base")
 def apply(model: nn.Module, cfg: LoRAConfig, placement: Placement) -> list[Adapter]:
     """LoRA: low-rank update parallel to chosen weight matrices (query/value by default); mergeable."""
     alpha = cfg.rank if cfg.alpha is None else cfg.alpha

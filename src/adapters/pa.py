@@ -46,14 +46,19 @@ class ParallelAdapterConfig(MethodConfig):
         check_placement(self.placement)
 
 
-@register("pa", ParallelAdapterConfig)
+@register("pa", ParallelAdapterConfig, starts_as="base")
 def apply(model: nn.Module, cfg: ParallelAdapterConfig, placement: Placement) -> list[Adapter]:
     """Parallel adapter: s * up(ReLU(down(x))) parallel to each FFN block; starts as the base model."""
     return [
         install_parallel(
             model,
             site,
-            ParallelAdapter(site.width, bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor), cfg.scale, cfg.activation),
+            ParallelAdapter(
+                site.width,
+                bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor),
+                cfg.scale,
+                cfg.activation,
+            ),
         )
         for site in block_sites(placement, cfg.placement)
     ]

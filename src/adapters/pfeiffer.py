@@ -21,7 +21,7 @@ class PfeifferConfig(BottleneckConfig):
     placement: str = "ffn"
 
 
-@register("pfeiffer", PfeifferConfig)
+@register("pfeiffer", PfeifferConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: PfeifferConfig, placement: Placement) -> list[Adapter]:
     """Pfeiffer: one sequential bottleneck after each FFN output; near-identity init."""
     return install_bottlenecks(model, cfg, placement, PfeifferAdapter)

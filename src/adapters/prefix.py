@@ -114,7 +114,7 @@ class PrefixConfig(MethodConfig):
             )
 
 
-@register("prefix", PrefixConfig)
+@register("prefix", PrefixConfig, starts_as="changed")
 def apply(model: nn.Module, cfg: PrefixConfig, placement: Placement) -> list[Adapter]:
     """Prefix tuning: key/value prefixes per self-attention layer through a reparameterising MLP; not mergeable."""
     if placement.prefix_refusal:

@@ -33,23 +33,35 @@ class MethodConfig:
 ApplyFn = Callable[[nn.Module, Any, Placement], list[Adapter]]
 
 
+STARTS_AS = {
+    "base": "its output at step 0 equals the base model's, bit for bit (a zero-initialised update)",
+    "near_base": "its output at step 0 is within 1% of the base model's (a near-identity initialisation)",
+    "changed": "it changes the output at step 0 by design (KronA^B_res's residual, prefix tuning's prefixes)",
+}
+
+
 @dataclass(frozen=True)
 class Method:
     name: str
     config: type[MethodConfig]
     apply: ApplyFn
     summary: str
+    starts_as: str  # one of STARTS_AS; what the generic tests check at step 0
 
 
 METHODS: dict[str, Method] = {}
 
 
-def register(name: str, config: type[MethodConfig]) -> Callable[[ApplyFn], ApplyFn]:
-    """Decorate a method's ``apply(model, cfg, placement)`` to make ``adapter=<name>`` select it."""
+def register(name: str, config: type[MethodConfig], *, starts_as: str) -> Callable[[ApplyFn], ApplyFn]:
+    """Decorate a method's ``apply(model, cfg, placement)`` to make ``adapter=<name>`` select it. ``starts_as``
+    declares how its output at step 0 relates to the base model's (a key of ``STARTS_AS``); which parameters
+    it trains beyond its own is declared on its config (``trains_everything``, ``trains_biases``)."""
+    if starts_as not in STARTS_AS:
+        raise ValueError(f"register({name!r}): starts_as={starts_as!r} is not one of {sorted(STARTS_AS)}.")
 
     def decorator(apply: ApplyFn) -> ApplyFn:
         summary = (apply.__doc__ or "").strip().splitlines()[0] if apply.__doc__ else name
-        METHODS[name] = Method(name, config, apply, summary)
+        METHODS[name] = Method(name, config, apply, summary, starts_as)
         return apply
 
     return decorator

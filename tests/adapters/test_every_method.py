@@ -1,4 +1,6 @@
-"""Every registered method through the same checks on tiny BERT and tiny T5, with its YAML defaults."""
+"""Every registered method through the same checks on every tiny backbone family, with its YAML defaults.
+What a method trains and how it starts are read from its own declaration (``register(..., starts_as=)``,
+``trains_everything`` / ``trains_biases`` on its config), never from a list kept here."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from src.adapters import (
     METHODS,
     AdapterError,
     adapters_of,
+    build_config,
     count_parameters,
     disabled,
     load_adapter,
@@ -19,11 +22,14 @@ from src.adapters import (
 )
 from src.config import CONF_DIR
 
-from .conftest import FAMILIES, batch_for, logits, perturb
+from .conftest import FAMILIES, batch_for, logits, method_settings, perturb
 
 CASES = [(family, method) for family in FAMILIES for method in sorted(METHODS)]
-STARTS_AS_BASE = {"krona", "lokr", "lora", "pa", "krona_b", "bitfit", "full", "peft"}
-STARTS_NEAR_BASE = {"adakron", "madakron", "houlsby", "pfeiffer", "compacter", "compacterpp"}
+
+
+def declared(method: str):
+    """The method's config with its YAML defaults: where it declares what else it trains."""
+    return build_config(method_settings(method))
 
 
 def new_parameter_names(model, bare) -> set[str]:
@@ -34,11 +40,13 @@ def new_parameter_names(model, bare) -> set[str]:
 
 def expected_trainable(method: str, model, bare, placement) -> set[str]:
     names = {name for name, _ in model.named_parameters()}
-    if method == "full":
+    if declared(method).trains_everything:
         return names
     expected = new_parameter_names(model, bare)
-    expected |= {n for n in names if n.startswith(placement.head_prefixes)} if placement.head_prefixes else set()
-    if method == "bitfit":
+    expected |= (
+        {n for n in names if n.startswith(placement.head_prefixes)} if placement.head_prefixes else set()
+    )
+    if declared(method).trains_biases:
         expected |= {n for n in names if n.endswith(".bias")}
     return expected
 
@@ -59,26 +67,35 @@ def test_applies_trains_the_right_set_and_disables(adapted, family, method):
     assert trainable == expected_trainable(method, model, bare, placement)
     added = new_parameter_names(model, bare)
     params = dict(model.named_parameters())
-    assert count_parameters(model, placement)["adapter"] == sum(params[n].numel() for n in added if params[n].requires_grad)
+    assert count_parameters(model, placement)["adapter"] == sum(
+        params[n].numel() for n in added if params[n].requires_grad
+    )
 
-    perturb(model, adapters_only=True)  # disabled() switches adapters off; BitFit/full edit the backbone itself
+    perturb(
+        model, adapters_only=True
+    )  # disabled() switches adapters off; BitFit/full edit the backbone itself
     with disabled(model):
         assert torch.equal(logits(model, batch), logits(bare, batch))
     if adapters_of(model):
-        assert not torch.equal(logits(model, batch), logits(bare, batch)), "perturbed adapters must change the output"
+        assert not torch.equal(logits(model, batch), logits(bare, batch)), (
+            "perturbed adapters must change the output"
+        )
 
 
 @pytest.mark.parametrize(("family", "method"), CASES)
-def test_starts_as_or_near_the_base_model(adapted, family, method):
-    if method not in STARTS_AS_BASE | STARTS_NEAR_BASE:
-        pytest.skip(f"{method} changes the output at step 0 by design")
+def test_starts_as_declared(adapted, family, method):
     bare, model, _ = adapted(family, method)
     batch = batch_for(family)
     base, out = logits(bare, batch), logits(model, batch)
-    if method in STARTS_AS_BASE:
+    starts_as = METHODS[method].starts_as
+    if starts_as == "base":
         assert torch.equal(out, base)
-    else:
+    elif starts_as == "near_base":
         assert 0 < (out - base).abs().max() <= 0.01 * base.abs().max()
+    else:
+        assert not torch.equal(out, base), (
+            f"{method} declares it changes the output at step 0, but it does not"
+        )
 
 
 @pytest.mark.parametrize(("family", "method"), CASES)
@@ -131,7 +148,9 @@ def test_merge_refuses_non_finite_updates_and_names_the_layer(adapted, method):
     _, model, _ = adapted("bert", method)
     perturb(model)
     before = {name: t.clone() for name, t in model.state_dict().items()}
-    victim = next(p for p in model.parameters() if p.requires_grad and p.dim() == 2 and "classifier" not in str(p.shape))
+    victim = next(
+        p for p in model.parameters() if p.requires_grad and p.dim() == 2 and "classifier" not in str(p.shape)
+    )
     with torch.no_grad():
         victim.view(-1)[0] = float("nan")
     with pytest.raises(AdapterError, match=r"encoder\.layer\.\d+\.attention\.self\.\w+"):

@@ -17,9 +17,9 @@ from src.adapters.peft_export import lokr_factor_shapes
 from src.train import build_model
 from tests.conftest import compose_config
 
-from .conftest import FAMILIES, batch_for, logits, method_settings, perturb
+from .conftest import batch_for, logits, method_settings, perturb
 
-LOADERS = {"bert": AutoModelForSequenceClassification, "t5": T5ForConditionalGeneration}
+LOADERS = {"t5": T5ForConditionalGeneration}  # every other family: AutoModelForSequenceClassification
 EXPORTS = {
     "lora": {},
     "krona": {"a_shape": [4, 4], "b_shape": [12, 12]},
@@ -39,7 +39,8 @@ def trained(tiny_backbones):
     return make
 
 
-@pytest.mark.parametrize("family", FAMILIES)
+# families whose query/value layers are all 48x48 (grouped-query decoders have narrower values; GPT-2 fuses them)
+@pytest.mark.parametrize("family", ["bert", "t5", "deberta"])
 @pytest.mark.parametrize("method", sorted(EXPORTS))
 def test_export_loads_with_peft_to_the_same_logits(tiny_backbones, trained, tmp_path, family, method):
     model = trained(family, method, **EXPORTS[method])
@@ -48,7 +49,7 @@ def test_export_loads_with_peft_to_the_same_logits(tiny_backbones, trained, tmp_
 
     config = json.loads((tmp_path / "peft" / "adapter_config.json").read_text())
     assert config["peft_type"] == {"lora": "LORA", "krona": "LOKR"}[method]
-    base = LOADERS[family].from_pretrained(tmp_path / "base")
+    base = LOADERS.get(family, AutoModelForSequenceClassification).from_pretrained(tmp_path / "base")
     batch = batch_for(family)
     assert not torch.allclose(logits(base.eval(), batch), logits(model, batch))
     loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
