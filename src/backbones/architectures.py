@@ -82,6 +82,7 @@ _T5_STACKS = (
 ARCHITECTURES: dict[str, Architecture] = {
     "bert": _bert_like(),
     "roberta": _bert_like(padding_offset=True),
+    "electra": _bert_like(),
     "deberta-v2": _bert_like(
         targets=("query_proj", "value_proj"),
         heads=("pooler", "classifier"),
