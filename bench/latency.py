@@ -1,5 +1,6 @@
 """Inference latency per method, normalised to the same backbone with its adapters disabled (KronA
-paper appendix C / SPEC §5), on bert_base and t5_base with random weights. The measurement is the
+paper appendix C / SPEC §5), on bert_base and t5_base (the papers' rows) and deberta_v3_base and qwen2_0_5b (a
+DeBERTa-v3 and a grouped-query decoder row) with random weights. The measurement is the
 latency callback's own function (src/callbacks/latency.py measure_latency): eval, no grad, batch 1,
 sequence length 10, mergeable adapters merged, base and adapted alternating within every repeat.
 
@@ -34,7 +35,9 @@ def target_holds(method: str, ratio_pct: float) -> bool | None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbones", nargs="+", default=["bert_base", "t5_base"])
+    parser.add_argument(
+        "--backbones", nargs="+", default=["bert_base", "t5_base", "deberta_v3_base", "qwen2_0_5b"]
+    )
     parser.add_argument("--methods", nargs="+", default=None, help="default: every conf/adapter/*.yaml")
     parser.add_argument("--protocol", choices=sorted(PROTOCOLS), default="quick")
     args = parser.parse_args(argv)

@@ -1,5 +1,7 @@
 """Training step time per method, normalised to full fine-tuning (KronA paper Table 2 second row,
-Table 8), on bert_base and t5_base with random weights, sequence length 128.
+Table 8), on bert_base and t5_base (the papers' rows) and deberta_v3_base and qwen2_0_5b (a DeBERTa-v3 and a
+grouped-query decoder row) with random weights, sequence length 128; a method that cannot apply to a backbone
+(GPT-2 style Conv1D, DeBERTa prefix) is listed with its one-line reason.
 
 ``python -m bench.train_step`` (every conf/adapter/*.yaml method; ones that fail to build are listed).
 """
@@ -109,7 +111,9 @@ def measure_backbone(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backbones", nargs="+", default=["bert_base", "t5_base"])
+    parser.add_argument(
+        "--backbones", nargs="+", default=["bert_base", "t5_base", "deberta_v3_base", "qwen2_0_5b"]
+    )
     parser.add_argument("--methods", nargs="+", default=None, help="default: every conf/adapter/*.yaml")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--seq-len", type=int, default=128)
