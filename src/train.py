@@ -41,7 +41,9 @@ def build_model(cfg: DictConfig) -> Backbone:
     """Backbone with the configured adapter installed and the right parameters trainable."""
     task = get_task(cfg.task.name)
     backbone = build_backbone(BackboneSettings(**OmegaConf.to_container(cfg.backbone, resolve=True)), task)
-    adapters.apply(backbone.model, OmegaConf.to_container(cfg.adapter, resolve=True), backbone.placement())
+    backbone.installed = adapters.apply(
+        backbone.model, OmegaConf.to_container(cfg.adapter, resolve=True), backbone.placement()
+    )
     return backbone
 
 
@@ -127,7 +129,7 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
         results.update(module.results_sections)
     else:  # no Trainer: the callbacks that can measure a bare model (parameter count, latency) still run
         results.update(standalone_sections(cfg, backbone))
-    wandb_run.log_adapter(backbone.model, output_dir)
+    wandb_run.log_adapter(backbone.model, output_dir, backbone.installed.config)
 
 
 def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:

@@ -176,7 +176,7 @@ def log_results(run, results: Mapping[str, Any]) -> None:
     run.summary.update(tables(results))
 
 
-def log_adapter(model, output_dir: Path) -> Path | None:
+def log_adapter(model, output_dir: Path, method=None) -> Path | None:
     """Save the adapter-only checkpoint into ``<output_dir>/adapter`` and log it as an artifact."""
     wandb = sys.modules.get("wandb")  # only a run that W&B logs has anything to upload
     run = wandb.run if wandb is not None else None
@@ -184,7 +184,7 @@ def log_adapter(model, output_dir: Path) -> Path | None:
         return None
     folder = output_dir / ADAPTER_DIR
     try:
-        save_adapter(model, folder)
+        save_adapter(model, folder, method=method)
         artifact = wandb.Artifact(f"adapter-{run.id}", type="adapter")
         artifact.add_dir(str(folder))
         run.log_artifact(artifact)

@@ -6,6 +6,7 @@ import pkgutil
 
 from .base import Adapter, AdapterError
 from .functions import (
+    Installed,
     adapter_state_dict,
     adapters_of,
     apply,
@@ -31,6 +32,7 @@ __all__ = [
     "METHODS",
     "Adapter",
     "AdapterError",
+    "Installed",
     "MethodConfig",
     "Placement",
     "Site",

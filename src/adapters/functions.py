@@ -8,6 +8,7 @@ import importlib.metadata
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +22,23 @@ from .base import Adapter, AdapterError
 from .placement import Placement
 from .registry import MethodConfig, build_config, get_method
 
-CONFIG_ATTR = "kronlab_adapter_config"
+
+@dataclass(frozen=True)
+class Installed:
+    """What ``apply`` installed: the method's resolved config, its adapter modules and where they went. The
+    caller keeps it (the backbone does) and hands it on; nothing is attached to the Hugging Face model."""
+
+    config: MethodConfig
+    adapters: list[Adapter]
+    placement: Placement
 
 
-def apply(
-    model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placement: Placement
-) -> list[Adapter]:
+def apply(model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placement: Placement) -> Installed:
     """Install the configured method into ``model`` and set which parameters train."""
     cfg = settings if isinstance(settings, MethodConfig) else build_config(settings)
     adapters = get_method(cfg.name).apply(model, cfg, placement)
-    object.__setattr__(model, CONFIG_ATTR, cfg)
     mark_trainable(model, cfg, placement)
-    return adapters
+    return Installed(cfg, adapters, placement)
 
 
 def adapters_of(model: nn.Module) -> list[Adapter]:
@@ -140,11 +146,14 @@ def resolved_settings(model: nn.Module) -> dict[str, Any]:
 
 
 def adapter_config(
-    model: nn.Module, task: str | None = None, base_model: str | None = None
+    model: nn.Module,
+    task: str | None = None,
+    base_model: str | None = None,
+    method: MethodConfig | None = None,
 ) -> dict[str, Any]:
-    """What ``adapter_config.json`` records: the method's settings (``auto`` resolved), the base model, the task,
-    every stored tensor's shape and the kronlab version."""
-    cfg = getattr(model, CONFIG_ATTR, None)
+    """What ``adapter_config.json`` records: the method's settings (``method``, the config ``apply`` returned;
+    ``auto`` resolved), the base model, the task, every stored tensor's shape and the kronlab version."""
+    cfg = method
     settings = dataclasses.asdict(cfg) if cfg is not None else {}
     resolved = resolved_settings(model)
     settings.update(resolved["settings"])
@@ -161,16 +170,21 @@ def adapter_config(
 
 
 def save_adapter(
-    model: nn.Module, directory: str | Path, task: str | None = None, base_model: str | None = None
+    model: nn.Module,
+    directory: str | Path,
+    task: str | None = None,
+    base_model: str | None = None,
+    method: MethodConfig | None = None,
 ) -> Path:
-    """Write ``adapter.safetensors`` and ``adapter_config.json`` (atomically) into ``directory``."""
+    """Write ``adapter.safetensors`` and ``adapter_config.json`` (atomically) into ``directory``; ``method`` (the
+    config ``apply`` returned in its ``Installed``) puts the method's settings into the config file."""
     directory = Path(directory)
     if any(a.merged for a in adapters_of(model)):
         raise AdapterError(
             "unmerge the adapters (unmerge_all) before saving them: merged weights live in the backbone."
         )
     state = {k: v.contiguous() for k, v in adapter_state_dict(model).items()}
-    config = adapter_config(model, task, base_model)
+    config = adapter_config(model, task, base_model, method)
     atomic_write(directory / "adapter.safetensors", lambda tmp: save_file(state, tmp))
     atomic_write(
         directory / "adapter_config.json",

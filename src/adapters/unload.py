@@ -7,7 +7,7 @@ from __future__ import annotations
 from torch import nn
 
 from .base import Adapter, AdapterError
-from .functions import CONFIG_ATTR, adapters_of, merge_all, unmerge_all
+from .functions import adapters_of, merge_all, unmerge_all
 
 
 def unload(model: nn.Module) -> nn.Module:
@@ -39,7 +39,6 @@ def _take_out(model: nn.Module) -> nn.Module:
         tuner.unload()
     for adapter in adapters:
         adapter.remove_from_model()
-    model.__dict__.pop(CONFIG_ATTR, None)
     _check_nothing_left(model)
     return model
 

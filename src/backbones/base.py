@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from src.adapters import Placement
+from src.adapters import Installed, Placement
 from src.data import GlueTask
 
 
@@ -53,6 +53,7 @@ class Backbone(nn.Module, ABC):
     family: ClassVar[str]
     text_to_text: ClassVar[bool]
     prediction: str = "head"  # how predict() reads a prediction; results.json records it
+    installed: Installed | None = None  # what adapters.apply put into the model (src.train keeps it here)
 
     def __init__(
         self, model: nn.Module, tokenizer, task: GlueTask, load_tokenizer: Callable[[], Any] | None = None

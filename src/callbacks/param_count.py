@@ -11,7 +11,6 @@ from rich.table import Table
 from torch import nn
 
 from src.adapters import Adapter, Placement, count_parameters
-from src.adapters.functions import CONFIG_ATTR
 from src.backbones import Backbone
 
 from .section import StandaloneMeasure
@@ -99,7 +98,7 @@ class ParamCountCallback(StandaloneMeasure):
     def measure(self, backbone: Backbone) -> dict[str, Any]:
         table = param_table(backbone.model, backbone.placement())
         if self.print_table:
-            method = getattr(backbone.model, CONFIG_ATTR, None)
+            method = backbone.installed.config if backbone.installed else None
             title = f"parameters: {type(backbone.model).__name__}" + (f" + {method.name}" if method else "")
             Console(width=max(Console().width, 100)).print(render(table, title))  # roles unclipped in a log
         return table

@@ -89,10 +89,13 @@ def test_methods_without_a_peft_counterpart_are_refused(trained, tmp_path):
         export_peft(trained("bert", "houlsby"), tmp_path)
 
 
-def test_adapter_config_records_resolved_shapes_task_base_and_version(trained, tmp_path):
-    model = trained("bert", "krona")
-    save_adapter(model, tmp_path, task="rte", base_model="bert-base-uncased")
+def test_adapter_config_records_resolved_shapes_task_base_and_version(tiny_backbones, tmp_path):
+    model = copy.deepcopy(tiny_backbones["bert"].model)
+    installed = apply(model, method_settings("krona"), tiny_backbones["bert"].placement())
+    assert not hasattr(model, "kronlab_adapter_config")  # the handle is returned, not attached to the model
+    save_adapter(model, tmp_path, task="rte", base_model="bert-base-uncased", method=installed.config)
     config = json.loads((tmp_path / "adapter_config.json").read_text())
+    assert config["name"] == "krona" and config["scale"] == installed.config.scale
     assert config["a_shape"] == [8, 6] and config["b_shape"] == [6, 8]
     assert config["task"] == "rte" and config["base_model"] == "bert-base-uncased"
     assert config["base_model_type"] == "bert" and config["kronlab_version"] not in (None, "unknown")
