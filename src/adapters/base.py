@@ -76,9 +76,7 @@ class Adapter(nn.Module):
     @torch.no_grad()
     def merge(self) -> None:
         if not self.mergeable:
-            raise AdapterError(
-                f"{self.method} cannot be merged into the backbone: it is not weight-parallel."
-            )
+            raise AdapterError(f"{self.method} cannot be merged into the backbone: it is not weight-parallel.")
         if self.merged:
             return
         weight = self.host_weight()

@@ -44,7 +44,4 @@ def apply(model: nn.Module, cfg: BitFitConfig, placement: Placement) -> list[Ada
         and not any(name.startswith(prefix) for prefix in placement.head_prefixes)
         and not name.endswith("lm_head")
     ]
-    return [
-        install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features))
-        for name, m in bare
-    ]
+    return [install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features)) for name, m in bare]

@@ -73,9 +73,7 @@ class CompacterConfig(MethodConfig):
 def phm_bottleneck(width: int, cfg: CompacterConfig) -> int:
     """The bottleneck size, rounded up to a multiple of n (PHM layers need n to divide both sizes)."""
     if width % cfg.n != 0:
-        raise AdapterError(
-            f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors."
-        )
+        raise AdapterError(f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors.")
     size = bottleneck_size(width, cfg.bottleneck, cfg.reduction_factor)
     return -(-size // cfg.n) * cfg.n
 

@@ -49,9 +49,7 @@ class KronABlock(Adapter):
         self.residual = residual
         if residual is not None:
             if a1 * b1 != a2 * b2:
-                raise AdapterError(
-                    f"a residual needs d_in == d_out, but the factors give {a1 * b1}x{a2 * b2}."
-                )
+                raise AdapterError(f"a residual needs d_in == d_out, but the factors give {a1 * b1}x{a2 * b2}.")
             self.residual_scale = nn.Parameter(torch.tensor(float(residual_init)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -79,9 +77,7 @@ class KronABlock(Adapter):
         return {"a_shape": list(self.A.shape), "b_shape": list(self.B.shape)}
 
     def extra_repr(self) -> str:
-        return (
-            f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}, residual={self.residual}"
-        )
+        return f"A={tuple(self.A.shape)}, B={tuple(self.B.shape)}, scale={self.scale}, residual={self.residual}"
 
 
 @dataclass
@@ -94,9 +90,7 @@ class KronABConfig(KronFactorsConfig):
     def validate(self) -> None:
         super().validate()
         if self.biases not in (0, 1, 2):
-            raise AdapterError(
-                f"adapter.biases={self.biases}: use 0, 1 (after the second product) or 2 (also after the first)."
-            )
+            raise AdapterError(f"adapter.biases={self.biases}: use 0, 1 (after the second product) or 2 (also after the first).")
         check_activation(self.activation)
         check_placement(self.placement)
 
@@ -110,12 +104,8 @@ def install_blocks(
     residual, residual_init = cfg.residual_settings()
     adapters = []
     for site in block_sites(placement, cfg.placement):
-        a_shape, b_shape = resolve_factor_shapes(
-            cfg.a_shape, cfg.b_shape, site.width, site.width, site.writes, cfg.budget
-        )
-        block = block_type(
-            a_shape, b_shape, cfg.scale, cfg.biases, cfg.activation, cfg.init, residual, residual_init
-        )
+        a_shape, b_shape = resolve_factor_shapes(cfg.a_shape, cfg.b_shape, site.width, site.width, site.writes, cfg.budget)
+        block = block_type(a_shape, b_shape, cfg.scale, cfg.biases, cfg.activation, cfg.init, residual, residual_init)
         adapters.append(install_parallel(model, site, block))
     return adapters
 

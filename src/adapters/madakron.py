@@ -31,9 +31,7 @@ class MAdaKron(AdaKron):
         return F.linear(x, self.expert_weight.mean(0), self.expert_bias.mean(0))
 
     def extra_repr(self) -> str:
-        return (
-            f"r={self.up.in_features}, a={self.expert_weight.shape[1]}, experts={self.expert_weight.shape[0]}"
-        )
+        return f"r={self.up.in_features}, a={self.expert_weight.shape[1]}, experts={self.expert_weight.shape[0]}"
 
 
 @dataclass
@@ -49,6 +47,4 @@ class MAdaKronConfig(AdaKronConfig):
 @register("madakron", MAdaKronConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: MAdaKronConfig, placement: Placement) -> list[Adapter]:
     """MAdaKron: AdaKron with random W2 experts in training, their average at inference; not mergeable."""
-    return [
-        install_sequential(model, s, MAdaKron(s.width, cfg.r, cfg.a, cfg.num_experts)) for s in placement.ffn
-    ]
+    return [install_sequential(model, s, MAdaKron(s.width, cfg.r, cfg.a, cfg.num_experts)) for s in placement.ffn]

@@ -53,12 +53,7 @@ def apply(model: nn.Module, cfg: ParallelAdapterConfig, placement: Placement) ->
         install_parallel(
             model,
             site,
-            ParallelAdapter(
-                site.width,
-                bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor),
-                cfg.scale,
-                cfg.activation,
-            ),
+            ParallelAdapter(site.width, bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor), cfg.scale, cfg.activation),
         )
         for site in block_sites(placement, cfg.placement)
     ]

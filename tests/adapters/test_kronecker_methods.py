@@ -110,17 +110,13 @@ def test_madakron_averages_experts_in_eval_and_samples_one_in_training():
 
     def with_w2(weight, bias):
         reference = AdaKron(hidden=8, r=4, a=2)
-        reference.load_state_dict(
-            {k: v for k, v in adapter.state_dict().items() if not k.startswith("expert")}, strict=False
-        )
+        reference.load_state_dict({k: v for k, v in adapter.state_dict().items() if not k.startswith("expert")}, strict=False)
         with torch.no_grad():
             reference.w2.weight.copy_(weight)
             reference.w2.bias.copy_(bias)
         return reference(x)
 
-    torch.testing.assert_close(
-        adapter.eval()(x), with_w2(adapter.expert_weight.mean(0), adapter.expert_bias.mean(0))
-    )
+    torch.testing.assert_close(adapter.eval()(x), with_w2(adapter.expert_weight.mean(0), adapter.expert_bias.mean(0)))
     per_expert = [with_w2(adapter.expert_weight[e], adapter.expert_bias[e]) for e in range(3)]
     adapter.train()
     seen = set()
