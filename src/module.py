@@ -59,7 +59,7 @@ class GlueModule(L.LightningModule):
             {stage: nn.ModuleList(SumMetric() for _ in names) for stage, names in eval_names.items()}
         )
         self.last_metrics: dict[str, dict[str, float]] = {}
-        self.results_sections: dict[str, object] = {}  # callbacks add their sections to results.json here
+        self.results_sections: dict[str, object] = {}  # the module's own results.json sections (callbacks keep theirs)
         self.results_sections["prediction"] = {"protocol": backbone.prediction}
         self._frozen_fingerprints: dict[str, list] | None = None
 

@@ -20,6 +20,7 @@ from src import adapters, wandb_run
 from src.atomic import write_json_atomic
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
+from src.callbacks.section import sections_of
 from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
@@ -127,6 +128,7 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
             results["evaluated_checkpoint"] = checkpoint  # None: the weights in memory (untrained with train=false)
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
+        results.update(sections_of(trainer.callbacks))
     else:  # no Trainer: the callbacks that can measure a bare model (parameter count, latency) still run
         results.update(standalone_sections(cfg, backbone))
     wandb_run.log_adapter(backbone.model, output_dir, backbone.installed.config)

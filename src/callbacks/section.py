@@ -13,16 +13,18 @@ from src.backbones import Backbone
 
 
 class SectionCallback(L.Callback):
-    """Writes ``results.json[section]`` through ``pl_module.results_sections`` and logs its numbers."""
+    """Measures one section of results.json, keeps it (``result``) and logs its numbers; ``src.train`` collects
+    the sections from the callbacks (``sections_of``), so no callback writes into the LightningModule."""
 
     section: ClassVar[str]
     log_prefix: ClassVar[str | None] = None  # the logged names' prefix, when not the section's name
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
+        self.result: dict[str, Any] | None = None
 
     def publish(self, trainer: L.Trainer, pl_module: L.LightningModule, section: dict[str, Any]) -> None:
-        pl_module.results_sections[self.section] = section
+        self.result = section
         self.log_section(trainer.loggers, section, step=trainer.global_step)
 
     def log_section(self, loggers: Iterable[Logger], section: Mapping[str, Any], step: int) -> None:
@@ -38,6 +40,11 @@ class StandaloneMeasure(SectionCallback):
 
     def measure(self, backbone: Backbone) -> dict[str, Any]:
         raise NotImplementedError
+
+
+def sections_of(callbacks: Iterable[L.Callback]) -> dict[str, Any]:
+    """``{section: result}`` of every section callback that measured something."""
+    return {c.section: c.result for c in callbacks if isinstance(c, SectionCallback) and c.result is not None}
 
 
 def numbers_of(section: Mapping[str, Any], prefix: str) -> dict[str, float]:

@@ -75,13 +75,13 @@ def test_adapters_are_unmerged_after_the_test_and_saved_when_asked(make_config, 
     trainer, module, datamodule = _trainer_and_module(make_config, callback)
     weights = {n: p.detach().clone() for n, p in module.backbone.model.named_parameters()}
     trainer.test(module, datamodule=datamodule)
-    assert module.results_sections["merge"]["status"] == "merged"
+    assert callback.result["status"] == "merged"
     assert not any(a.merged for a in adapters_of(module.backbone.model))
     for name, param in module.backbone.model.named_parameters():
         torch.testing.assert_close(param, weights[name])
     assert (tmp_path / "merged" / "adapter" / "adapter.safetensors").exists()
     saved = type(module.backbone.model).from_pretrained(tmp_path / "merged" / "model")
-    assert sum(p.numel() for p in saved.parameters()) == module.results_sections["merge"]["merged_params"]
+    assert sum(p.numel() for p in saved.parameters()) == callback.result["merged_params"]
 
 
 def test_a_merge_that_changes_outputs_fails_loudly_and_unmerges(make_config, monkeypatch):
@@ -115,7 +115,7 @@ def test_peft_merged_model_is_counted_by_what_it_owns_and_saves_a_plain_model(ma
     lokr = _owned(model)
     assert lokr > 0
     trainer.test(module, datamodule=datamodule)
-    merge = module.results_sections["merge"]
+    merge = callback.result
     assert merge["status"] == "merged"
     assert merge["backbone_params"] == merge["params_total"] - lokr
     assert merge["merged_params"] == merge["stripped_params"] == merge["backbone_params"]
@@ -146,9 +146,10 @@ def _strip_adapter_children_only(model):
 
 def test_the_stripped_copy_check_fails_when_peft_layers_stay_behind(make_config, monkeypatch):
     monkeypatch.setattr("src.callbacks.merge.without_adapters", _strip_adapter_children_only)
-    trainer, module, datamodule = _trainer_and_module(make_config, MergeCallback(), adapter="peft")
+    callback = MergeCallback()
+    trainer, module, datamodule = _trainer_and_module(make_config, callback, adapter="peft")
     lokr = _owned(module.backbone.model)
     trainer.test(module, datamodule=datamodule)
-    merge = module.results_sections["merge"]
+    merge = callback.result
     assert not merge["merged_params_equal_backbone"]
     assert merge["stripped_params"] - merge["backbone_params"] == lokr
