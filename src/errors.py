@@ -8,23 +8,21 @@ from contextlib import contextmanager
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from src.adapters import AdapterError
-from src.backbones import BackboneError
-from src.data import DataError
+from src.user_errors import UserError
 
 USAGE_EXIT_CODE = 2
 SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM, what a scheduler expects from a job it stopped
 
 
-class NumericsError(RuntimeError):
+class NumericsError(UserError, RuntimeError):
     """Training produced a NaN/Inf loss; the message names the step, the batch and the first bad layer."""
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """Settings that do not fit together (e.g. task and backbone), with the fix in the message."""
 
 
-USER_ERRORS: tuple[type[BaseException], ...] = (AdapterError, BackboneError, DataError, NumericsError, ConfigError)
+USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)  # every room's errors subclass it
 
 
 @contextmanager

@@ -7,8 +7,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
+from src.user_errors import UserError
 
-class AdapterError(ValueError):
+
+class AdapterError(UserError):
     """A configuration or state problem in an adapter, with the fix in the message."""
 
 

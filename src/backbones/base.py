@@ -12,9 +12,10 @@ from torch import nn
 
 from src.adapters import Installed, Placement
 from src.data import GlueTask
+from src.user_errors import UserError
 
 
-class BackboneError(ValueError):
+class BackboneError(UserError):
     """A backbone that cannot be built as configured, with the fix in the message."""
 
 
