@@ -31,5 +31,6 @@ def test_groups_named_by_the_brief_exist() -> None:
         options("backbone")
     )
     assert {"cola", "sst2", "mrpc", "qqp", "stsb", "mnli", "qnli", "rte", "wnli"} == set(options("task"))
-    assert {"default", "cpu", "gpu", "ddp", "debug"} <= set(options("trainer"))
+    assert {"default", "cpu", "gpu", "ddp", "bf16", "fsdp", "debug"} <= set(options("trainer"))
+    assert {"deberta_v3_base", "electra_base", "qwen2_0_5b", "smollm2_360m"} <= set(options("backbone"))
     assert {"csv", "tensorboard", "wandb"} <= set(options("logger"))

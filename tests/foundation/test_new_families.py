@@ -68,3 +68,17 @@ def test_refusal_is_one_line_and_exit_2(tmp_path):
         .splitlines()[-1]
         .startswith("error: prefix tuning cannot apply to this model: DeBERTa")
     )
+
+
+def test_fsdp_preset_builds_lightnings_fsdp_strategy_for_frozen_backbones():
+    from hydra.utils import instantiate
+    from lightning.pytorch.strategies import FSDPStrategy
+
+    from tests.conftest import compose_config
+
+    cfg = compose_config(["trainer=fsdp", "backbone=tiny_llama", "adapter=lora"])
+    strategy = instantiate(cfg.trainer.strategy)
+    assert isinstance(strategy, FSDPStrategy)
+    assert strategy.kwargs["use_orig_params"] is True  # frozen backbone and trainable adapters in one unit
+    assert cfg.trainer.precision == "bf16-mixed"
+    assert callable(strategy.kwargs["auto_wrap_policy"])  # submodules over 1M parameters wrapped on their own
