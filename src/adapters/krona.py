@@ -371,6 +371,10 @@ class KronAConfig(KronFactorsConfig):
         approximation, both_kaiming with s != 0 at a random product."""
         return self.init in ("a_kaiming", "b_kaiming", "svd_a") or self.effective_scale == 0
 
+    @property
+    def starts_as(self) -> str:
+        return "base" if self.starts_as_base_model else "changed"
+
     def parameters_per_layer(self, a_shape, b_shape, d_out: int) -> int:
         """What one layer trains with these factor shapes (one shared pair) in every term."""
         a_rank = self.inner_rank if self.decompose == "both" else None

@@ -29,6 +29,12 @@ class MethodConfig:
     def validate(self) -> None:
         """Refuse bad settings at construction with the fix in the message."""
 
+    @property
+    def starts_as(self) -> str:
+        """How the output at step 0 relates to the base model's (a key of ``STARTS_AS``): what the method declared
+        in ``register``, unless its config overrides this for settings that change it (KronA's SVD init)."""
+        return get_method(self.name).starts_as
+
 
 ApplyFn = Callable[[nn.Module, Any, Placement], list[Adapter]]
 

@@ -5,6 +5,7 @@ checked on every family with the defaults a user gets. A new tiny YAML joins eve
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 
 import pytest
@@ -12,7 +13,7 @@ import torch
 from omegaconf import OmegaConf
 from torch import nn
 
-from src.adapters import AdapterError, Placement, adapters_of, apply
+from src.adapters import AdapterError, Installed, Placement, adapters_of, apply
 from src.config import CONF_DIR
 from src.train import build_model
 from tests.conftest import compose_config
@@ -87,9 +88,17 @@ def is_documented_refusal(error: AdapterError, placement: Placement) -> bool:
     return "Conv1D" in message or bool(placement.prefix_refusal and placement.prefix_refusal in message)
 
 
+INSTALLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def installed_of(model: nn.Module) -> Installed:
+    """The handle ``apply`` returned for a model the ``adapted`` fixture built (kept here, not on the model)."""
+    return INSTALLED[model]
+
+
 def apply_or_skip_refusal(model: nn.Module, settings: dict, placement: Placement) -> None:
     try:
-        apply(model, settings, placement)
+        INSTALLED[model] = apply(model, settings, placement)
     except AdapterError as error:
         if not is_documented_refusal(error, placement):
             raise

@@ -1,9 +1,11 @@
 """bf16-mixed (trainer=bf16): every weight-parallel method's update survives autocast. Its effect on the hidden
 states and its gradients are compared with a float32 reference of the same model.
 
-Tolerances, stated: the update's effect (hidden states with the adapter minus without) within 3% of its largest
-float32 value (bf16 keeps 8 bits of mantissa: measured 0.5-1.8% on these models); each factor's gradient with
-cosine similarity >= 0.99 to the float32 one. Weights and factors stay float32 (Lightning's bf16-mixed)."""
+Tolerances, stated: for an update whose effect (hidden states with the adapter minus without) reaches at least 5%
+of the hidden states' scale, that effect within 3% of its largest float32 value (bf16 keeps 8 bits of mantissa:
+measured 0.5-1.8% on these models; a smaller effect drowns in the bf16 rounding of the hidden states themselves,
+which no adapter can avoid); each factor's gradient with cosine similarity >= 0.99 to the float32 one. Weights and
+factors stay float32 (Lightning's bf16-mixed)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,20 @@ def weight_parallel_methods() -> list[str]:
 @pytest.fixture(scope="module")
 def backbones(tiny_backbones):
     return tiny_backbones
+
+
+VISIBLE_EFFECT = 0.05
+
+
+def visible(backbone, method: str, batch):
+    """The method with adapter parameters drawn large enough (doubling from 0.1) that the update's effect on the
+    hidden states is at least VISIBLE_EFFECT: a trained update, not one below bf16's resolution of the states."""
+    for scale in (0.1, 0.2, 0.4, 0.8, 1.6, 3.2):
+        model = scaled(backbone, method, scale)
+        reference = update_effect(model, batch, bf16=False)
+        if reference.abs().max() >= VISIBLE_EFFECT:
+            return model, reference
+    raise AssertionError(f"{method}: no visible update even at scale {scale}")
 
 
 def scaled(backbone, method: str, scale: float = 0.1):
@@ -75,10 +91,9 @@ def update_effect(model, batch, bf16: bool) -> torch.Tensor:
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("method", weight_parallel_methods())
 def test_update_survives_bf16_autocast(backbones, family, method):
-    model = scaled(backbones[family], method)
     batch = {k: v for k, v in batch_for(family).items() if k != "decoder_input_ids"}
-    reference, measured = update_effect(model, batch, bf16=False), update_effect(model, batch, bf16=True)
-    assert reference.abs().max() > 1e-3, "the update must be visible for the comparison to mean anything"
+    model, reference = visible(backbones[family], method, batch)
+    measured = update_effect(model, batch, bf16=True)
     assert (measured - reference).abs().max() <= EFFECT_TOLERANCE * reference.abs().max()
     assert all(p.dtype == torch.float32 for a in adapters_of(model) for p in a.owned_parameters())
 
@@ -86,8 +101,8 @@ def test_update_survives_bf16_autocast(backbones, family, method):
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("method", weight_parallel_methods())
 def test_factor_gradients_match_float32(backbones, family, method):
-    model = scaled(backbones[family], method)
     batch = {k: v for k, v in batch_for(family).items() if k != "decoder_input_ids"}
+    model, _ = visible(backbones[family], method, batch)
     owned = [p for a in adapters_of(model) for p in a.owned_parameters()]
     direction = torch.randn(hidden(model, batch, False).shape, generator=torch.Generator().manual_seed(5))
     gradients = []

@@ -87,7 +87,7 @@ def test_starts_as_declared(adapted, family, method):
     bare, model, _ = adapted(family, method)
     batch = batch_for(family)
     base, out = logits(bare, batch), logits(model, batch)
-    starts_as = METHODS[method].starts_as
+    starts_as = declared(method).starts_as
     if starts_as == "base":
         assert torch.equal(out, base)
     elif starts_as == "near_base":

@@ -24,7 +24,7 @@ from src.adapters.kron import rearranged, valid_factor_shapes
 from src.adapters.krona import KronA, KronAConfig
 from src.train import build_model
 
-from .conftest import batch_for, logits, perturb
+from .conftest import batch_for, installed_of, logits, perturb
 
 VARIANTS = {
     "terms2": ("krona", {"terms": 2}),
@@ -70,7 +70,7 @@ def test_starts_as_the_base_model_exactly_when_the_config_says_so(adapted, varia
     method, settings = VARIANTS[variant]
     bare, model, _ = adapted("bert", method, **settings)
     batch = batch_for("bert")
-    starts_as_base = model.kronlab_adapter_config.starts_as_base_model
+    starts_as_base = installed_of(model).config.starts_as_base_model
     assert starts_as_base is (variant not in ("svd", "both_kaiming"))
     assert torch.equal(logits(model, batch), logits(bare, batch)) is starts_as_base
 
@@ -233,7 +233,7 @@ def test_adapter_checkpoint_round_trip_records_the_resolved_shapes(adapted, tmp_
     _, model, _ = adapted("bert", method, **settings)
     perturb(model)
     batch = batch_for("bert")
-    save_adapter(model, tmp_path)
+    save_adapter(model, tmp_path, method=installed_of(model).config)
     config = json.loads((tmp_path / "adapter_config.json").read_text())
     krona = adapters_of(model)[0]
     assert config["a_shape"] == krona.resolved_settings()["a_shape"] != "auto"
