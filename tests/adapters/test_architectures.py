@@ -128,3 +128,20 @@ def test_every_row_names_a_known_family():
     from src.backbones import families
 
     assert {row.kind for row in ARCHITECTURES.values()} <= set(families())
+
+
+def test_decoder_pads_with_its_end_of_sequence_token_and_refuses_a_mismatch():
+    from transformers import AutoTokenizer
+
+    from tests.conftest import MINILM_DIR
+
+    backbone = build_model(compose_config(["backbone=tiny_llama", "adapter=lora", "task=rte"]))
+    assert backbone._tokenizer is None  # not loaded until used: a counts-only run needs no tokenizer
+    tokenizer = AutoTokenizer.from_pretrained(MINILM_DIR)
+    tokenizer.pad_token, tokenizer.eos_token = None, "[SEP]"  # like a Llama tokenizer: no padding token
+    backbone.model.config.pad_token_id = None  # like a pretrained Llama config
+    backbone.prepare_tokenizer(tokenizer)
+    assert tokenizer.pad_token == "[SEP]" and backbone.model.config.pad_token_id == tokenizer.sep_token_id
+    backbone.model.config.pad_token_id = 5
+    with pytest.raises(BackboneError, match="pads with token 5 but the tokenizer with 102"):
+        backbone.prepare_tokenizer(tokenizer)
