@@ -18,6 +18,15 @@ from .conftest import batch_for, logits, method_settings, perturb
 SHAPES = {"a_shape": [4, 4], "b_shape": [12, 12]}  # shapes LoKr can give a 48 x 48 layer
 
 
+def assert_peft_export_gives_the_same_logits(backbone, model, tmp_path) -> None:
+    export_peft(model, tmp_path / "peft")
+    backbone.model.save_pretrained(tmp_path / "base")
+    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base")
+    loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
+    batch = batch_for("bert")
+    torch.testing.assert_close(logits(loaded, batch), logits(model, batch), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize(
     "settings",
     [
@@ -34,12 +43,7 @@ def test_variant_exports_to_the_same_logits(tiny_backbones, tmp_path, settings):
     torch.manual_seed(0)
     apply(model, method_settings("krona", **SHAPES, **settings), backbone.placement())
     perturb(model)
-    export_peft(model, tmp_path / "peft")
-    backbone.model.save_pretrained(tmp_path / "base")
-    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base")
-    loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
-    batch = batch_for("bert")
-    torch.testing.assert_close(logits(loaded, batch), logits(model, batch), rtol=1e-5, atol=1e-5)
+    assert_peft_export_gives_the_same_logits(backbone, model, tmp_path)
 
 
 @pytest.mark.parametrize("settings", [{"terms": 2}, {"weight_decompose": True}], ids=str)
@@ -58,9 +62,4 @@ def test_lokr_preset_exports_to_the_same_logits(tiny_backbones, tmp_path):
     torch.manual_seed(0)
     apply(model, method_settings("lokr", inner_rank=2), backbone.placement())
     perturb(model)
-    export_peft(model, tmp_path / "peft")
-    backbone.model.save_pretrained(tmp_path / "base")
-    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base")
-    loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
-    batch = batch_for("bert")
-    torch.testing.assert_close(logits(loaded, batch), logits(model, batch), rtol=1e-5, atol=1e-5)
+    assert_peft_export_gives_the_same_logits(backbone, model, tmp_path)
