@@ -1,4 +1,4 @@
-"""OmegaConf resolvers the YAML files use; importing this module registers them."""
+"""OmegaConf resolvers the YAML files use and the config schema; importing this module registers both."""
 
 from __future__ import annotations
 
@@ -29,3 +29,7 @@ def _register(name: str, fn, **kwargs) -> None:
 
 _register("first_existing", first_existing)
 _register("unique", lambda: uuid.uuid4().hex[:6], use_cache=True)
+
+# The typed config schema (src/schema) registers itself with Hydra's ConfigStore on import; conf/train.yaml
+# names it, so whatever composes the config imports this module first.
+import src.schema  # noqa: E402,F401

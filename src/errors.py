@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from src.fields import ConfigError
 from src.user_errors import UserError
 
 USAGE_EXIT_CODE = 2
@@ -18,11 +19,14 @@ class NumericsError(UserError, RuntimeError):
     """Training produced a NaN/Inf loss; the message names the step, the batch and the first bad layer."""
 
 
-class ConfigError(UserError):
-    """Settings that do not fit together (e.g. task and backbone), with the fix in the message."""
-
-
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)  # every room's errors subclass it
+__all__ = ["USER_ERRORS", "ConfigError", "NumericsError", "UserError", "refused_before_training", "report_user_errors"]
+
+
+def refused_before_training(error: BaseException) -> bool:
+    """A user error that stops a run before any training step (settings, files, a model): results.json
+    ``status: refused``. A NaN/Inf loss happens while training: ``failed``."""
+    return isinstance(error, UserError) and not isinstance(error, NumericsError)
 
 
 @contextmanager

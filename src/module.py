@@ -11,7 +11,7 @@ from torchmetrics import SumMetric
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from src.backbones import Backbone
-from src.errors import ConfigError
+from src.fields import ConfigError, check_settings, setting
 from src.metrics import build_metrics, finish, undefined
 from src.trainable_checkpoint import check_and_fill_frozen, drop_frozen, frozen_fingerprints
 
@@ -25,21 +25,22 @@ NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 
 @dataclass
 class OptimSettings:
-    """The ``optim`` config group."""
+    """The ``optim`` config group: AdamW over the trainable parameters, warm-up, then linear decay or constant."""
 
-    lr: float = 1e-3
-    weight_decay: float = 0.0
+    lr: float = setting(1e-3, gt=0)
+    weight_decay: float = setting(0.0, ge=0)  # not applied to biases and layer norms
     betas: tuple[float, float] = (0.9, 0.999)
-    eps: float = 1e-8
-    warmup_steps: int = 0
-    warmup_ratio: float = 0.0
-    scheduler: str = "linear"
+    eps: float = setting(1e-8, gt=0)
+    warmup_steps: int = setting(0, ge=0)  # optimiser steps of linear warm-up; or use warmup_ratio
+    warmup_ratio: float = setting(0.0, ge=0, lt=1)  # fraction of all optimiser steps spent warming up
+    scheduler: str = setting("linear", choices=("linear", "constant"))  # after warm-up: linear decay to 0 | constant
 
     def __post_init__(self) -> None:
-        if self.scheduler not in ("linear", "constant"):
-            raise ConfigError(f"optim.scheduler={self.scheduler!r}: use 'linear' or 'constant' (both with warm-up).")
+        check_settings(self, "optim")
+        if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
+            raise ConfigError(f"optim.betas={list(self.betas)}: give two numbers in [0, 1), e.g. optim.betas=[0.9,0.999].")
         if self.warmup_steps and self.warmup_ratio:
-            raise ConfigError("set optim.warmup_steps or optim.warmup_ratio, not both.")
+            raise ConfigError("set optim.warmup_steps or optim.warmup_ratio, not both (the other to 0).")
 
 
 class GlueModule(L.LightningModule):

@@ -21,7 +21,7 @@ import pandas as pd
 
 from src.callbacks.latency import LatencySettings
 from src.paper_results import GLUE_TASKS, PAPER_METRIC, reference
-from src.results import RESULTS_FILE, read_results
+from src.results import RESULTS_FILE, STATUS_FINISHED, STATUS_REFUSED, read_results
 
 log = logging.getLogger(__name__)
 
@@ -161,12 +161,15 @@ def settings(rows: pd.DataFrame) -> pd.Series:
 
 
 def collect(dirs: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per finished run (failed runs, whose results.json has ``error``, are left out with a warning)."""
+    """One row per finished run. Failed runs (``error``) and commands refused before training
+    (``status: refused``) are left out with a warning."""
     rows = []
     for run_dir in find_runs(dirs):
         results = read_results(run_dir)
-        if "error" in results:
-            log.warning("skipping failed run %s: %s", run_dir, results["error"].get("message"))
+        status = results.get("status", STATUS_FINISHED)  # results.json from before ``status`` existed: finished
+        if "error" in results or status != STATUS_FINISHED:
+            message = (results.get("error") or {}).get("message")
+            log.warning("skipping %s run %s: %s", "refused" if status == STATUS_REFUSED else "failed", run_dir, message)
             continue
         rows.append(run_row(run_dir, results))
     if not rows:

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import Any
 
 RESULTS_FILE = "results.json"
+# results.json ``status``: a complete run; one stopped by an error while or after training; one refused
+# before training (a setting, a data file), which is not a run and which src.report leaves out.
+STATUS_FINISHED, STATUS_FAILED, STATUS_REFUSED = "finished", "failed", "refused"
 
 
 def versions() -> dict[str, str | None]:

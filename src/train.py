@@ -22,18 +22,22 @@ from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
 from src.checkpoint_io import AtomicCheckpointIO
+from src.cli import TaskStarted, hydra_cli
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
-from src.errors import ConfigError, NumericsError, report_user_errors
+from src.data.datamodule import read_splits
+from src.data.splits import Splits
+from src.errors import ConfigError, NumericsError, refused_before_training, report_user_errors
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.noise import filter_known_noise
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
-from src.results import RESULTS_FILE, versions
+from src.results import RESULTS_FILE, STATUS_FAILED, STATUS_FINISHED, STATUS_REFUSED, versions
 from src.resumable import ResumableGlueDataModule
 from src.run_dir import checkpoint_in_run, require_file
 from src.run_summary import print_summary
+from src.schema import check_config
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +52,13 @@ def build_model(cfg: DictConfig) -> Backbone:
     return backbone
 
 
-def build_datamodule(cfg: DictConfig, backbone: Backbone) -> GlueDataModule:
+def build_datamodule(cfg: DictConfig, backbone: Backbone, splits: Splits | None = None) -> GlueDataModule:
     return ResumableGlueDataModule(
         order_seed=cfg.seed,
         task=cfg.task.name,
         tokenizer=backbone.tokenizer,
         text_to_text=backbone.text_to_text,
+        splits=splits,
         **OmegaConf.to_container(cfg.data, resolve=True),
     )
 
@@ -83,19 +88,37 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return path or None
 
 
-@wandb_run.tracked
 def run(cfg: DictConfig) -> dict[str, Any]:
-    """One run: returns what it writes to ``<output_dir>/results.json``.
+    """One run: returns what it writes to ``<output_dir>/results.json`` (``status: finished``).
+
+    Every setting is checked first (src/schema); a config refused there leaves a results.json with
+    ``status: refused`` and the error, which src.report skips, and nothing else.
+    """
+    try:
+        check_config(cfg)
+    except BaseException as error:
+        results = {"status": STATUS_REFUSED, "error": {"type": type(error).__name__, "message": str(error)}}
+        write_results(Path(cfg.paths.output_dir), results, time.perf_counter())
+        raise
+    return fit_and_report(cfg)
+
+
+@wandb_run.tracked
+def fit_and_report(cfg: DictConfig) -> dict[str, Any]:
+    """Build, train, test, and write results.json.
 
     A failed run still writes results.json, with ``error`` (type, message) beside whatever it had
-    measured (parameter counts at least, once the model was built), then re-raises.
+    measured (parameter counts at least, once the model was built), then re-raises. Its ``status`` is
+    ``refused`` when a user error stopped it before training (a data file, factor shapes that do not
+    fit the layer), else ``failed``.
     """
     started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
-    results: dict[str, Any] = {"metrics": {}}
+    results: dict[str, Any] = {"status": STATUS_FINISHED, "metrics": {}}
     try:
         fit_and_test(cfg, output_dir, results)
     except BaseException as error:
+        results["status"] = STATUS_REFUSED if refused_before_training(error) else STATUS_FAILED
         results["error"] = {"type": type(error).__name__, "message": str(error)}
         write_results(output_dir, results, started)
         raise
@@ -108,12 +131,14 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
     results["config"] = OmegaConf.to_container(cfg, resolve=True)
     results["versions"] = versions()
     ckpt_path = checked_ckpt_path(cfg, output_dir)
+    # Read (and check) the data before the model is built: a broken file stops the run in seconds.
+    splits = read_splits(cfg.task.name, **results["config"]["data"]) if cfg.train or cfg.test else None
     L.seed_everything(cfg.seed, workers=True)
     backbone = build_model(cfg)
     results["params"] = adapters.count_parameters(backbone.model, backbone.placement())
     check_fits(backbone, results["config"]["data"])
     if cfg.train or cfg.test:
-        datamodule = build_datamodule(cfg, backbone)
+        datamodule = build_datamodule(cfg, backbone, splits)
         module = build_module(cfg, backbone, datamodule)
         trainer = build_trainer(cfg, output_dir)
         if cfg.train:
@@ -179,6 +204,7 @@ def in_sweep() -> bool:
 
 @hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
+    TaskStarted.value = True
     filter_known_noise()
     go_offline_if_unreachable()
     with open_dict(cfg):
@@ -198,4 +224,4 @@ def main(cfg: DictConfig) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_cli(main)

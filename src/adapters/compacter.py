@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from src.fields import setting
+
 from ._blocks import block_sites, bottleneck_size, check_activation, check_placement
 from .base import Adapter, AdapterError
 from .houlsby import BottleneckAdapter
@@ -58,8 +60,8 @@ class CompacterAdapter(BottleneckAdapter):
 class CompacterConfig(MethodConfig):
     n: int = 4
     rank: int = 1
-    bottleneck: int | None = None
-    reduction_factor: float | None = 32
+    bottleneck: int | None = setting(None, ge=1)  # null: hidden / reduction_factor, rounded up to a multiple of n
+    reduction_factor: float | None = setting(32, gt=0)
     activation: str = "gelu"
     placement: str = "ffn_attention"
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from src.fields import setting
+
 from ._blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
 from .base import Adapter
 from .placement import Placement, install_sequential
@@ -41,8 +43,8 @@ def near_identity_linear(d_in: int, d_out: int) -> nn.Linear:
 
 @dataclass
 class BottleneckConfig(MethodConfig):
-    bottleneck: int | None = None
-    reduction_factor: float | None = 16
+    bottleneck: int | None = setting(None, ge=1)  # null: hidden / reduction_factor
+    reduction_factor: float | None = setting(16, gt=0)
     activation: str = "relu"
     placement: str = "ffn_attention"
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from src.fields import setting
+
 from .base import Adapter, AdapterError
 from .placement import Placement, wrap_linears
 from .registry import MethodConfig, register
@@ -39,8 +41,8 @@ class LoRA(Adapter):
 class LoRAConfig(MethodConfig):
     targets: list[str] | str | None = None
     rank: int = 8
-    alpha: float | None = None
-    dropout: float = 0.0
+    alpha: float | None = setting(None, gt=0)  # null: alpha = rank (scale 1)
+    dropout: float = setting(0.0, ge=0, lt=1)
 
     def validate(self) -> None:
         if self.rank < 1:

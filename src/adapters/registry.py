@@ -9,6 +9,8 @@ from typing import Any
 
 from torch import nn
 
+from src.fields import check_settings
+
 from .base import Adapter, AdapterError
 from .placement import Placement
 
@@ -24,6 +26,7 @@ class MethodConfig:
     trains_biases: bool = False
 
     def __post_init__(self) -> None:
+        check_settings(self, "adapter")  # ranges and choices declared on the fields with ``setting(...)``
         self.validate()
 
     def validate(self) -> None:

@@ -12,6 +12,7 @@ from torch import nn
 
 from src.adapters import Installed, Placement
 from src.data import GlueTask
+from src.fields import check_settings, setting
 from src.user_errors import UserError
 
 
@@ -27,24 +28,21 @@ class BackboneSettings:
     """The ``backbone`` config group."""
 
     name: str
-    family: str
-    pretrained: str
-    tokenizer: str | None = None
-    init: str = "pretrained"
-    config: dict[str, Any] | None = None
+    family: str  # a Backbone subclass's ``family``: encoder, t5, ...
+    pretrained: str  # hub id or local folder (save_pretrained)
+    tokenizer: str | None = None  # null: from ``pretrained``
+    init: str = setting("pretrained", choices=("pretrained", "random"))  # random: the same architecture, random weights
+    config: dict[str, Any] | None = None  # the architecture (init=random builds it without a download)
     cache_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     predict: str | None = None  # text-to-text: "generate" (decode, string-match) or "score" (rank labels)
 
     def __post_init__(self) -> None:
+        check_settings(self, "backbone")
         if self.predict not in (None, *PREDICT_MODES):
             raise BackboneError(
                 f"backbone.predict={self.predict!r}: use 'generate' (decode and string-match; a non-label word "
                 "is wrong) or 'score' (rank the label words by likelihood)."
-            )
-        if self.init not in ("pretrained", "random"):
-            raise BackboneError(
-                f"backbone.init={self.init!r}: use 'pretrained' (load weights) or 'random' (same architecture, random weights)."
             )
 
 

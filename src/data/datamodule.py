@@ -18,6 +18,19 @@ from .tasks import GlueTask, get_task
 EVAL_STAGES = ("validation", "test")
 
 
+def read_splits(
+    task: str, source: str = "auto", glue_dir: str | os.PathLike | None = None, split_protocol: str = "glue",
+    split_seed: int = 42, **_: object,
+) -> Splits:
+    """The task's train/validation/test sets under the split protocol, read and checked, not tokenised.
+
+    Takes the ``data`` settings as keywords (those that do not concern reading are ignored).
+    """
+    glue_task = get_task(task)
+    reader = split_reader(glue_task, source, glue_dir)
+    return make_splits(glue_task, split_protocol, reader, split_seed, search_validation_rows)
+
+
 class GlueDataModule(L.LightningDataModule):
     """One GLUE task for an encoder classifier (`text_to_text=False`) or for T5 (`text_to_text=True`).
 
@@ -43,12 +56,16 @@ class GlueDataModule(L.LightningDataModule):
         num_workers: int = 0,
         max_train_samples: int | None = None,
         max_eval_samples: int | None = None,
+        splits: Splits | None = None,
     ) -> None:
+        """``splits``: the task's splits already read (``read_splits``), e.g. to check the files before a model is built."""
         super().__init__()
-        self.save_hyperparameters(ignore=["tokenizer"], logger=False)  # the logged config is the composed Hydra one
+        # the logged config is the composed Hydra one; the splits are data, not settings
+        self.save_hyperparameters(ignore=["tokenizer", "splits"], logger=False)
         self.task: GlueTask = get_task(task)
         self.tokenizer = tokenizer
         self.read = split_reader(self.task, source, glue_dir)
+        self.splits = splits
         self.data: Splits | None = None
 
     @property
@@ -76,13 +93,14 @@ class GlueDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.data is not None:
             return
-        splits = make_splits(
+        splits = self.splits or make_splits(
             self.task,
             self.hparams.split_protocol,
             self.read,
             self.hparams.split_seed,
             self.hparams.search_validation_rows,
         )
+        self.splits = None  # the tokenised copies below are what is kept
         # Under the glue protocol validation and test are the same datasets: prepare each one once.
         prepare = functools.cache(self._prepare)
         self.data = {

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import csv
 import functools
+import math
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import datasets
 import httpx
@@ -47,9 +49,10 @@ def read_local(task: GlueTask, glue_dir: str | os.PathLike, split: str) -> datas
         )
     folder = Path(glue_dir) / task.local_dir
     path = folder / task.local_files[split]
+    if not folder.is_dir():
+        raise DataError(f"GLUE {task.name} data not found: expected the folder {folder} (with {path.name}). {_FIX_HINT}")
     if not path.is_file():
-        missing = "folder" if not folder.is_dir() else "file"
-        raise DataError(f"GLUE {task.name} data not found: expected the {missing} {path}. {_FIX_HINT}")
+        raise DataError(f"GLUE {task.name} data not found: expected the file {path}. {_FIX_HINT}")
 
     columns: dict[str, list] = {name: [] for name in [*task.text_fields, "label"]}
     for line, texts, raw_label in _rows(task, path):
@@ -64,9 +67,9 @@ def read_local(task: GlueTask, glue_dir: str | os.PathLike, split: str) -> datas
 def _rows(task: GlueTask, path: Path) -> Iterator[tuple[int, list[str], str]]:
     """Yield (1-based line number, texts, raw label) for every data row, checking the column count."""
     layout = task.tsv
-    # utf-8-sig strips MRPC's byte-order mark; QUOTE_NONE because GLUE text contains unpaired quotes.
-    with path.open(encoding="utf-8-sig", newline="") as file:
-        reader = csv.reader(file, delimiter="\t", quoting=csv.QUOTE_NONE)
+    # QUOTE_NONE because GLUE text contains unpaired quotes.
+    with path.open("rb") as file:
+        reader = csv.reader(_decoded_lines(file, path), delimiter="\t", quoting=csv.QUOTE_NONE)
         if layout.has_header:
             header = next(reader, None)
             if header is None:
@@ -92,12 +95,31 @@ def _rows(task: GlueTask, path: Path) -> Iterator[tuple[int, list[str], str]]:
             yield reader.line_num, [values[i] for i in text_indices], values[label_index]
 
 
+def _decoded_lines(file: BinaryIO, path: Path) -> Iterator[str]:
+    """The file's lines as text, naming the line that is not UTF-8 (utf-8-sig strips MRPC's byte-order mark)."""
+    for number, raw in enumerate(file, start=1):
+        try:
+            yield raw.decode("utf-8-sig" if number == 1 else "utf-8")
+        except UnicodeDecodeError as error:
+            raise DataError(
+                f"{path}, line {number}: bytes that are not UTF-8 text ({error.reason} at byte {error.start} of the "
+                "line). Is this the GLUE TSV file? Re-download it."
+            ) from None
+
+
 def _parse_label(task: GlueTask, raw: str, path: Path, line: int) -> int | float:
     if task.is_regression:
         try:
-            return float(raw)
+            score = float(raw)
         except ValueError:
             raise DataError(f"{path}, line {line}: label {raw!r} is not a number.") from None
+        low, high = task.score_range or (-math.inf, math.inf)
+        if not (math.isfinite(score) and low <= score <= high):
+            raise DataError(
+                f"{path}, line {line}: label {raw!r} is outside {task.name}'s range [{low:g}, {high:g}]. "
+                "Fix or remove that row, or re-download the file."
+            )
+        return score
     try:
         return task.tsv.raw_labels.index(raw)
     except ValueError:
@@ -129,6 +151,11 @@ def split_reader(
     glue_dir = glue_dir or os.environ.get("GLUE_DIR")
     if source == "local" and not glue_dir:
         raise DataError(f"data.source=local needs a GLUE directory. {_FIX_HINT}")
-    if source == "local" or (source == "auto" and glue_dir and Path(glue_dir).is_dir()):
+    if source != "hub" and glue_dir and not Path(glue_dir).expanduser().is_dir():
+        raise DataError(
+            f"data.glue_dir={glue_dir} does not exist (or is not a folder). Point data.glue_dir (or GLUE_DIR) at "
+            "the classic glue_data folder (e.g. <glue_dir>/RTE/train.tsv), or use data.source=hub."
+        )
+    if source == "local" or (source == "auto" and glue_dir):
         return functools.partial(read_local, task, glue_dir)
     return functools.partial(read_hub, task)

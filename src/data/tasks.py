@@ -48,6 +48,7 @@ class GlueTask:
     local_files: Mapping[str, str] = field(
         default_factory=lambda: {"train": "train.tsv", "validation": "dev.tsv"}, hash=False
     )
+    score_range: tuple[float, float] | None = None  # regression: the lowest and highest valid label
 
     @property
     def is_regression(self) -> bool:
@@ -134,6 +135,7 @@ TASKS: dict[str, GlueTask] = {
             metric_names=("pearson", "spearman", "pearson_spearman_mean"),
             tsv=TsvLayout(text_columns=("sentence1", "sentence2"), label_column="score"),
             compacter_rule="halve_dev",
+            score_range=(0.0, 5.0),
         ),
         GlueTask(
             name="mnli",

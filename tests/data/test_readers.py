@@ -111,7 +111,7 @@ def test_missing_folder_says_where_and_how_to_fix(tmp_path: Path):
     with pytest.raises(DataError) as error:
         read_local(get_task("rte"), tmp_path, "train")
     message = str(error.value)
-    assert f"folder {tmp_path / 'RTE' / 'train.tsv'}" in message
+    assert f"expected the folder {tmp_path / 'RTE'} (with train.tsv)" in message  # a folder, not the file's path
     for hint in ("<glue_dir>/RTE/train.tsv", "data.glue_dir=", "GLUE_DIR", "data.source=hub"):
         assert hint in message
 
@@ -158,6 +158,45 @@ def test_regression_label_that_is_not_a_number(tmp_path: Path):
     _write(tmp_path, "STS-B", "dev.tsv", header + "0\tg\tf\ty\t0\tn\tn\ta\tb\tfive\n")
     with pytest.raises(DataError, match="line 2: label 'five' is not a number"):
         read_local(get_task("stsb"), tmp_path, "validation")
+
+
+STSB_HEADER = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsentence1\tsentence2\tscore\n"
+
+
+@pytest.mark.parametrize("score", ["50.0", "-0.5", "5.01", "nan", "inf", "-inf", "NaN"])
+def test_regression_label_outside_the_task_range_names_file_and_line(tmp_path: Path, score: str):
+    path = _write(tmp_path, "STS-B", "dev.tsv", STSB_HEADER + "0\tg\tf\ty\t0\tn\tn\ta\tb\t3.2\n" + f"1\tg\tf\ty\t0\tn\tn\ta\tb\t{score}\n")
+    with pytest.raises(DataError) as error:
+        read_local(get_task("stsb"), tmp_path, "validation")
+    assert str(error.value).startswith(f"{path}, line 3: label '{score}' is outside stsb's range [0, 5].")
+
+
+@pytest.mark.parametrize("score", ["0", "5", "5.0", "0.0", "2.5"])
+def test_regression_labels_at_the_range_ends_are_read(tmp_path: Path, score: str):
+    _write(tmp_path, "STS-B", "dev.tsv", STSB_HEADER + f"0\tg\tf\ty\t0\tn\tn\ta\tb\t{score}\n")
+    assert read_local(get_task("stsb"), tmp_path, "validation")["label"] == [float(score)]
+
+
+def test_undecodable_bytes_name_the_file_and_line(tmp_path: Path):
+    path = _write(tmp_path, "RTE", "train.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n")
+    path.write_bytes(path.read_bytes() + b"1\ta\xff\xfe\tb\tentailment\n")
+    with pytest.raises(DataError) as error:
+        read_local(get_task("rte"), tmp_path, "train")
+    assert str(error.value).startswith(f"{path}, line 3: bytes that are not UTF-8 text")
+
+
+def test_a_binary_file_is_refused_at_its_first_line(tmp_path: Path):
+    path = tmp_path / "RTE" / "train.tsv"
+    path.parent.mkdir()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)  # a PNG image saved as train.tsv
+    with pytest.raises(DataError, match=rf"{path}, line 1: bytes that are not UTF-8 text"):
+        read_local(get_task("rte"), tmp_path, "train")
+
+
+def test_byte_order_mark_is_still_stripped(tmp_path: Path):
+    path = _write(tmp_path, "RTE", "dev.tsv", "index\tsentence1\tsentence2\tlabel\n0\ta\tb\tentailment\n")
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert read_local(get_task("rte"), tmp_path, "validation")["label"] == [0]
 
 
 @pytest.mark.parametrize("text", ["", "index\tsentence1\tsentence2\tlabel\n"])
@@ -224,8 +263,7 @@ def test_split_reader_chooses_local_or_hub(monkeypatch: pytest.MonkeyPatch, glue
     rte = get_task("rte")
     assert split_reader(rte, "local", glue_dir).func is read_local
     assert split_reader(rte, "auto", glue_dir).func is read_local
-    assert split_reader(rte, "auto", tmp_path / "absent").func is read_hub
-    assert split_reader(rte, "auto").func is read_hub
+    assert split_reader(rte, "auto").func is read_hub  # no folder given or found: the hub
     assert split_reader(rte, "hub", glue_dir).func is read_hub
     monkeypatch.setenv("GLUE_DIR", str(glue_dir))
     from_env = split_reader(rte, "auto")
@@ -238,3 +276,11 @@ def test_split_reader_errors(monkeypatch: pytest.MonkeyPatch):
         split_reader(get_task("rte"), "local")
     with pytest.raises(DataError, match="Unknown data source 'ftp'; choose one of: auto, local, hub"):
         split_reader(get_task("rte"), "ftp")
+
+
+@pytest.mark.parametrize("source", ["auto", "local"])
+def test_a_glue_dir_that_does_not_exist_is_an_error_not_the_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source):
+    monkeypatch.delenv("GLUE_DIR", raising=False)
+    with pytest.raises(DataError, match=rf"data.glue_dir={tmp_path / 'absent'} does not exist.*data.source=hub"):
+        split_reader(get_task("rte"), source, tmp_path / "absent")
+    assert split_reader(get_task("rte"), "hub", tmp_path / "absent").func is read_hub  # hub asked for: no folder needed

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
-import yaml
-from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+import dataclasses
 
+import pytest
+from hydra import compose, initialize_config_dir
+from omegaconf import DictConfig, open_dict
+
+from src.adapters import get_method
 from src.config import CONF_DIR
+from src.schema import check_config
+from tests.conftest import GLUE_DIR
 
 EXPERIMENTS = sorted(
     str(p.relative_to(CONF_DIR / "experiment").with_suffix(""))
@@ -48,6 +52,17 @@ def test_every_paper_backbone_task_has_its_main_method():
     assert {f"krona_t5/{t}_{m}" for t in TASKS for m in ("krona", "krona_b", "krona_res")} <= set(EXPERIMENTS)
     assert {f"adakron_bert/{t}_adakron" for t in TASKS} <= set(EXPERIMENTS)
     assert {f"adakron_roberta_large/{t}_adakron" for t in TASKS} <= set(EXPERIMENTS)
+
+
+def test_every_experiment_passes_the_schema_checks(composed, tmp_path):
+    for name, cfg in composed.items():
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(tmp_path)
+            cfg.data.glue_dir = str(GLUE_DIR)
+        try:
+            check_config(cfg)
+        except Exception as error:
+            raise AssertionError(f"experiment={name}: {error}") from error
 
 
 def test_file_names_match_what_they_select(composed):
@@ -101,8 +116,9 @@ def test_adakron_settings(composed):
 
 
 def default_shapes(adapter: str) -> list[str]:
-    """Paper shapes are for d = 768: put back the adapter's own default for the tiny d = 48 backbones."""
-    defaults = yaml.safe_load((CONF_DIR / "adapter" / f"{adapter}.yaml").read_text())
+    """Paper shapes are for d = 768: put back the adapter's own default (its config dataclass's) for the tiny
+    d = 48 backbones."""
+    defaults = {f.name: f.default for f in dataclasses.fields(get_method(adapter).config)}
     if "a_shape" not in defaults:
         return []
     return [f"adapter.a_shape={defaults['a_shape']}", f"adapter.b_shape={defaults['b_shape']}"]

@@ -12,6 +12,7 @@ import pytest
 from nbclient import NotebookClient
 
 from src.config import ROOT
+from src.errors import ConfigError
 from src.figures import factor_shapes, latency_ratio, score_vs_params
 from src.paper_results import reference
 from src.report import collect, glue_averages, main, summarise
@@ -49,12 +50,14 @@ def sweep_dir(tmp_path_factory) -> Path:
     (failed / RESULTS_FILE).write_text(
         json.dumps({"error": {"type": "RuntimeError", "message": "boom"}, "metrics": {}})
     )
+    with pytest.raises(ConfigError):  # refused before training: results.json says so
+        run(compose_config([*QUICK, "backbone=tiny_bert", "task=rte", "optim.lr=-1"], root / "4-refused"))
     return root
 
 
 def test_one_row_per_setting_with_mean_and_std_over_seeds(sweep_dir):
     runs = collect([sweep_dir])
-    assert len(runs) == 3  # the failed run is left out
+    assert len(runs) == 3  # the failed and the refused run are left out
     table = summarise(runs).set_index("setting")
     two_seeds = table.loc["a_shape=[4, 12] b_shape=[12, 4]"]
     assert two_seeds["seeds"] == 2 and table.loc["a_shape=[6, 8] b_shape=[8, 6]"]["seeds"] == 1
@@ -89,6 +92,18 @@ def test_cli_writes_csv_and_markdown_with_paper_columns(sweep_dir, tmp_path, cap
     assert "nan" not in markdown  # no paper number: an empty cell
     assert "trainable (with head)" in markdown and "trainable (without head)" in markdown
     assert "step ms median [quartiles] (timed steps)" in markdown and " steps)" in markdown
+
+
+def test_a_refused_command_leaves_a_results_json_marked_refused_that_no_report_counts(sweep_dir, tmp_path):
+    refused = read_results(sweep_dir / "4-refused")
+    assert refused["status"] == "refused" and "optim.lr=-1.0" in refused["error"]["message"]
+    assert "metrics" not in refused and not (sweep_dir / "4-refused" / "checkpoints").exists()
+    assert read_results(sweep_dir / "0-shape412-seed1")["status"] == "finished"
+    only_refused = tmp_path / "only"
+    only_refused.mkdir()
+    (only_refused / RESULTS_FILE).write_text(json.dumps({"status": "refused", "metrics": {}}))
+    with pytest.raises(ValueError, match="no finished runs"):
+        collect([only_refused])
 
 
 def test_missing_directory_is_a_clear_error(tmp_path):

@@ -1,0 +1,50 @@
+"""``check_config``: every setting of a composed config checked, before any model or data is loaded."""
+
+from __future__ import annotations
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from src import adapters
+from src.backbones import families
+from src.data import get_task
+from src.data.readers import split_reader
+from src.fields import ConfigError, check_settings
+
+from .messages import config_error_message
+from .root import TrainSettings
+from .targets import PASSED_BY_KRONLAB, check_target
+
+TYPED_GROUPS = ("task", "data", "backbone", "optim", "trainer")  # task first: data.max_length reads it
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Raise the project's user error for the first setting out of range or not fitting the others.
+
+    Types were checked when Hydra composed ``cfg``; here each group's dataclass is built (its
+    ``__post_init__`` checks ranges and choices), the adapter's config is built by its method, the
+    ``_target_`` groups are checked against their targets' signatures, and the GLUE folder must exist
+    (``ckpt_path`` is checked by src.train, which knows the run directory).
+    """
+    try:
+        check_groups(cfg)
+    except OmegaConfBaseException as error:  # an interpolation that does not resolve, a value left ???
+        raise ConfigError(config_error_message(error)) from None
+    if cfg.train or cfg.test:  # the GLUE folder must exist (a missing one is not a switch to the hub)
+        split_reader(get_task(cfg.task.name), cfg.data.source, cfg.data.glue_dir)
+
+
+def check_groups(cfg: DictConfig) -> None:
+    check_settings(cfg, "", TrainSettings)
+    for group in TYPED_GROUPS:
+        if group in cfg:
+            OmegaConf.to_object(cfg[group])
+    if cfg.backbone.family not in families():
+        raise ConfigError(f"backbone.family={cfg.backbone.family!r}: choose one of {sorted(families())}.")
+    adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
+    check_target(cfg.trainer, "trainer", skip=PASSED_BY_KRONLAB)
+    if cfg.get("logger"):
+        check_target(cfg.logger, "logger")
+    for name, callback in (cfg.get("callbacks") or {}).items():
+        if callback is not None and "_target_" in callback:
+            check_target(callback, f"callbacks.{name}")

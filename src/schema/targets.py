@@ -1,0 +1,48 @@
+"""``_target_`` configs (the trainer, the logger, each callback): their keys and value types checked against
+the target's own signature, so a misspelt Lightning keyword is refused before the run, not inside it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hydra.utils import get_object
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from src.fields import ConfigError
+
+from .types import accepts_any_keyword, signature_schema
+
+# What build_trainer passes itself, never from the config.
+PASSED_BY_KRONLAB = ("callbacks", "plugins", "default_root_dir")
+
+
+def check_target(node: DictConfig, key: str, skip: tuple[str, ...] = ()) -> None:
+    """Refuse keys ``node``'s ``_target_`` does not take and values of the wrong type, naming ``key``."""
+    target_path = node.get("_target_")
+    try:
+        target = get_object(target_path)
+    except Exception as error:
+        raise ConfigError(
+            f"{key}._target_={target_path!r} cannot be imported ({error}); give a class path."
+        ) from None
+    schema = signature_schema(target, skip)
+    values: dict[str, Any] = OmegaConf.to_container(node, resolve=True)
+    known = set(schema.__dataclass_fields__)
+    unknown = sorted(set(values) - known)
+    if unknown and not accepts_any_keyword(target):
+        raise ConfigError(
+            f"{key}.{unknown[0]} is not a keyword of {target_path}. Valid: {', '.join(sorted(known - {'_target_'}))}."
+        )
+    try:
+        OmegaConf.merge(OmegaConf.structured(schema), {k: v for k, v in values.items() if k in known})
+    except OmegaConfBaseException as error:
+        wrong = getattr(error, "full_key", "") or ""
+        given = values.get(wrong.split(".")[0].split("[")[0])
+        raise ConfigError(
+            f"{key}.{wrong}={given!r}: {first_line(error)}; see {target_path}'s arguments."
+        ) from None
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

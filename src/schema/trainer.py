@@ -1,0 +1,41 @@
+"""The ``trainer`` group: Lightning Trainer keyword arguments; kronlab's own are typed here, any other is
+allowed (``+trainer.fast_dev_run=true``) and checked against the Trainer's signature before the run starts."""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+from typing import Any
+
+from lightning.fabric.connector import _PRECISION_INPUT
+
+from src.fields import check_settings, setting
+
+PRECISIONS = tuple(
+    value for literal in typing.get_args(_PRECISION_INPUT) for value in typing.get_args(literal)
+)
+
+
+@dataclass
+class TrainerSettings(dict[str, Any]):  # a dict subclass: OmegaConf accepts keys beyond the fields below
+    _target_: str = "lightning.pytorch.Trainer"
+    accelerator: str = "auto"  # auto | cpu | gpu | ...
+    devices: Any = 1  # a count, a list of device ids, or "auto"
+    max_epochs: int | None = setting(3, ge=-1)  # -1: until max_steps
+    max_steps: int = setting(-1, ge=-1)  # -1: max_epochs decides
+    # An int is a number of batches, a float a fraction of them (so these stay untyped: 1 and 1.0 differ).
+    limit_train_batches: Any = setting(None, ge=0)
+    limit_val_batches: Any = setting(None, ge=0)
+    limit_test_batches: Any = setting(None, ge=0)
+    val_check_interval: Any = None  # int: every n training batches, float: fraction of an epoch
+    accumulate_grad_batches: int = setting(1, ge=1)
+    gradient_clip_val: float | None = setting(1.0, ge=0)  # null or 0: no clipping
+    log_every_n_steps: int = setting(5, ge=1)  # a 16-step run still draws a loss curve of three points
+    check_val_every_n_epoch: int | None = setting(1, ge=1)
+    num_sanity_val_steps: int = setting(0, ge=-1)
+    precision: Any = setting("32-true", choices=PRECISIONS)
+    deterministic: Any = setting(False, choices=(True, False, "warn"))
+    enable_model_summary: bool = False  # kronlab prints its own parameter table (callbacks.param_count)
+
+    def __post_init__(self) -> None:
+        check_settings(self, "trainer")
