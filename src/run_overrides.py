@@ -40,17 +40,18 @@ def group_option(group: str, option: str) -> DictConfig:
     if option not in options:
         shown = ", ".join(options[:20]) + (f", ... ({len(options)} in {folder})" if len(options) > 20 else "")
         raise ConfigError(f"{group}={option}: no such option. Options: {shown}.")
-    try:
-        with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        try:
             composed = compose(overrides=[f"+{group}={option}"])
-    except HydraException:  # e.g. an experiment, which overrides other groups' choices
-        composed = {"other config groups": None}
-    if set(composed) != {group}:
-        raise ConfigError(
-            f"{group}={option} rewrites the whole run ({', '.join(sorted(composed))}), not one config group: "
-            "train a new run with it instead of evaluating a saved one."
-        )
-    return composed[group]
+        except HydraException:  # e.g. an experiment, which overrides other groups' choices
+            composed = {"other config groups": None}
+        if set(composed) != {group}:
+            raise ConfigError(
+                f"{group}={option} rewrites the whole run ({', '.join(sorted(composed))}), not one config group: "
+                "train a new run with it instead of evaluating a saved one."
+            )
+        # The option's file holds only what differs from its schema: the full node comes from the run's config.
+        return compose(config_name="train", overrides=[f"{group}={option}"])[group]
 
 
 def apply_overrides(cfg: DictConfig, overrides: Sequence[Override]) -> None:

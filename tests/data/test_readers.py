@@ -116,6 +116,12 @@ def test_missing_folder_says_where_and_how_to_fix(tmp_path: Path):
         assert hint in message
 
 
+def test_missing_mnli_folder_is_called_a_folder(tmp_path: Path):
+    with pytest.raises(DataError) as error:
+        read_local(get_task("mnli"), tmp_path, "validation_matched")
+    assert f"expected the folder {tmp_path / 'MNLI'} (with dev_matched.tsv)" in str(error.value)
+
+
 def test_missing_file_in_existing_folder(samples_dir: Path):
     with pytest.raises(DataError, match=r"expected the file .*MNLI/dev_mismatched\.tsv"):
         read_local(get_task("mnli"), samples_dir, "validation_mismatched")

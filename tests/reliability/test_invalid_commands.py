@@ -146,7 +146,10 @@ KEYS_AND_OPTIONS = [
     ),
 ]
 PATHS = [
-    ("ckpt_path=/nonexistent.ckpt", ["ckpt_path=/nonexistent.ckpt does not exist", "ckpt_path=last"]),
+    (
+        "ckpt_path=/nonexistent.ckpt",
+        ["ckpt_path=/nonexistent.ckpt: no such file", "pass a Lightning .ckpt file"],
+    ),
     ("data.glue_dir=/nonexistent", ["data.glue_dir=/nonexistent does not exist", "data.source=hub"]),
     (
         "data.source=local data.glue_dir=/nonexistent",
@@ -253,6 +256,15 @@ def test_run_folder_that_cannot_be_created_is_one_line_naming_it(monkeypatch, ca
     run_dir = blocker / "run"
     code, stderr = run_in_process(monkeypatch, capsys, run_dir)
     assert_refused(code, stderr, [f"cannot write the run folder {run_dir}", "hydra.run.dir="], run_dir)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into a read-only folder")
+def test_run_folder_without_write_permission_is_one_line_naming_it(monkeypatch, capsys, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    run_dir = locked / "run"
+    code, stderr = run_in_process(monkeypatch, capsys, run_dir)
+    assert_refused(code, stderr, [f"cannot write the run folder {run_dir}", "Permission denied"], run_dir)
 
 
 def test_full_traceback_when_the_user_asks_for_it(monkeypatch, capsys, tmp_path):
