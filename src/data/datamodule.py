@@ -19,8 +19,13 @@ EVAL_STAGES = ("validation", "test")
 
 
 def read_splits(
-    task: str, source: str = "auto", glue_dir: str | os.PathLike | None = None, split_protocol: str = "glue",
-    split_seed: int = 42, **_: object,
+    task: str,
+    source: str = "auto",
+    glue_dir: str | os.PathLike | None = None,
+    split_protocol: str = "glue",
+    split_seed: int = 42,
+    search_validation_rows: int = SEARCH_VALIDATION_ROWS,
+    **_: object,
 ) -> Splits:
     """The task's train/validation/test sets under the split protocol, read and checked, not tokenised.
 

@@ -15,7 +15,19 @@ from src.config import CONF_DIR
 from src.schema import check_config
 from tests.conftest import compose_config
 
-GROUPS = ["backbone", "adapter", "task", "trainer", "optim", "logger", "callbacks", "paths", "hydra", "debug"]
+GROUPS = [
+    "backbone",
+    "adapter",
+    "task",
+    "trainer",
+    "optim",
+    "logger",
+    "callbacks",
+    "paths",
+    "hydra",
+    "debug",
+    "hparams_search",
+]
 
 
 def options(group: str) -> list[str]:
