@@ -27,7 +27,10 @@ def omegaconf_type(annotation: Any) -> Any:
         rest = [a for a in args if a is not type(None)]
         if len(rest) == 1:
             inner = omegaconf_type(rest[0])
-            return Any if inner is Any else Optional[inner]  # noqa: UP045 (OmegaConf reads typing.Optional)
+            # OmegaConf 2.3 cannot merge a mapping override onto a None Dict node: optional mappings stay Any.
+            if inner is Any or typing.get_origin(inner) is dict:
+                return Any
+            return Optional[inner]  # noqa: UP045 (OmegaConf reads typing.Optional)
         return Any
     if origin is Literal:
         kinds = {type(a) for a in args}

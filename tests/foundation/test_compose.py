@@ -92,3 +92,11 @@ def test_groups_named_by_the_brief_exist() -> None:
     assert {"default", "cpu", "gpu", "ddp", "bf16", "fsdp", "debug"} <= set(options("trainer"))
     assert {"deberta_v3_base", "electra_base", "qwen2_0_5b", "smollm2_360m"} <= set(options("backbone"))
     assert {"csv", "tensorboard", "wandb"} <= set(options("logger"))
+
+
+def test_a_mapping_setting_that_defaults_to_null_takes_a_mapping_override(tmp_path) -> None:
+    cfg = compose_config(
+        ["adapter=peft", "adapter.peft_type=LORA", "adapter.peft_config={r: 4, lora_alpha: 4}"], tmp_path
+    )
+    check_config(cfg)
+    assert cfg.adapter.peft_config == {"r": 4, "lora_alpha": 4}
