@@ -1,10 +1,11 @@
 """Every tiny backbone in conf/backbone/tiny_*.yaml (BERT, T5, DeBERTa, Llama, Qwen2, GPT-2, ...: real
-tokenizers, random weights) built once, plus the method settings from conf/adapter/*.yaml, so every method is
+tokenizers, random weights) built once, plus the method settings as adapter=<method> composes them, so every method is
 checked on every family with the defaults a user gets. A new tiny YAML joins every generic test."""
 
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
 from collections.abc import Callable
 
@@ -27,10 +28,15 @@ FAMILIES = {
 }  # bert, t5 first: their random weights as before
 
 
+@functools.cache
+def composed_settings(method: str) -> dict:
+    """``adapter=<method>`` as a run composes it: the method's dataclass defaults under its YAML's values."""
+    return OmegaConf.to_container(compose_config([f"adapter={method}"]).adapter, resolve=True)
+
+
 def method_settings(method: str, **overrides) -> dict:
-    """The method's YAML defaults with ``overrides``."""
-    settings = OmegaConf.to_container(OmegaConf.load(CONF_DIR / "adapter" / f"{method}.yaml"), resolve=True)
-    return {**settings, **overrides}
+    """The method's settings as a user gets them, with ``overrides``."""
+    return {**composed_settings(method), **overrides}
 
 
 def backbone_for(family: str):
