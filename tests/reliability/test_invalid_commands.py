@@ -49,7 +49,7 @@ TYPES = [
     ("trainer.accumulate_grad_batches=two", ["trainer.accumulate_grad_batches='two'", "=1 (the default)"]),
     (
         "trainer.log_every_n_steps=often",
-        ["trainer.log_every_n_steps='often'", "trainer.log_every_n_steps=10"],
+        ["trainer.log_every_n_steps='often'", "trainer.log_every_n_steps=5"],
     ),
     ("task.max_length=x", ["task.max_length='x' is not an integer", "give task.max_length an integer"]),
     (
