@@ -92,7 +92,7 @@ RANGES = [
     ("trainer.gradient_clip_val=-1", ["trainer.gradient_clip_val=-1.0", ">= 0"]),
     ("seed=-1", ["seed=-1", ">= 0 and <= 4294967295"]),
     ("backbone.init=zeros", ["backbone.init='zeros'", "choose one of ['pretrained', 'random']"]),
-    ("backbone.family=rnn", ["backbone.family='rnn'", "choose one of ['encoder', 't5']"]),
+    ("backbone.family=rnn", ["backbone.family='rnn'", "choose one of [", "'encoder'"]),
     ("task.max_length=0", ["task.max_length=0", ">= 1"]),
     ("task.name=imdb", ["task.name='imdb'", "'rte'"]),
     ("adapter=houlsby adapter.bottleneck=0", ["adapter.bottleneck=0", ">= 1"]),
