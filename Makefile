@@ -6,6 +6,9 @@ TORCH ?= torch==2.13.0
 SHARED ?= $(abspath ../shared)
 ARGS ?=
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: every test runs torch on one thread, so two workers use a 2-core machine fully
+# (measured on a quiet 2-core machine: 6 min 49 s with 2 workers; one process took 12 min 35 s for 160 fewer tests).
+PYTEST_WORKERS ?= 2
 
 export KRONLAB_SHARED := $(SHARED)
 export TOKENIZERS_PARALLELISM := false
@@ -26,7 +29,7 @@ train: install
 	$(PY) -m src.train $(ARGS)
 
 test: install
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench
