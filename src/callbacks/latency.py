@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import statistics
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -138,7 +138,7 @@ class LatencyCallback(StandaloneMeasure):
     def __init__(
         self,
         enabled: bool = True,
-        protocol: str = "quick",
+        protocol: Literal["quick", "paper"] = "quick",
         batch_size: int = 1,
         seq_len: int = 10,
         warmup: int | None = None,

@@ -3,7 +3,8 @@ the target's own signature, so a misspelt Lightning keyword is refused before th
 
 from __future__ import annotations
 
-from typing import Any
+import typing
+from typing import Any, Literal
 
 from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
@@ -42,6 +43,23 @@ def check_target(node: DictConfig, key: str, skip: tuple[str, ...] = ()) -> None
         raise ConfigError(
             f"{key}.{wrong}={given!r}: {first_line(error)}; see {target_path}'s arguments."
         ) from None
+    check_choices(target, values, key)
+
+
+def check_choices(target: Any, values: dict[str, Any], key: str) -> None:
+    """A keyword annotated ``Literal[...]`` takes only those values (the schema can only type it as ``str``)."""
+    function = target.__init__ if isinstance(target, type) else target
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:  # annotations naming optional packages that are not installed
+        return
+    for name, value in values.items():
+        hint = hints.get(name)
+        if typing.get_origin(hint) is Literal and value not in typing.get_args(hint):
+            choices = ", ".join(map(str, typing.get_args(hint)))
+            raise ConfigError(
+                f"{key}.{name}={value!r} is not one of {choices}: give {key}.{name}=<one of them>."
+            )
 
 
 def first_line(error: BaseException) -> str:

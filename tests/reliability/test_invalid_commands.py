@@ -110,6 +110,7 @@ RANGES = [
     ("adapter=pa adapter.placement=everywhere", ["adapter.placement", "ffn_attention"]),
     ("adapter=peft adapter.peft_type=NOPE", ["adapter.peft_type='NOPE'", "LORA"]),
     ("callbacks.latency.iters=abc", ["callbacks.latency.iters='abc'", "LatencyCallback"]),
+    ("callbacks.latency.protocol=fast", ["callbacks.latency.protocol='fast'", "quick, paper"]),
     ("callbacks.merge.tolerance=tiny", ["callbacks.merge.tolerance='tiny'", "MergeCallback"]),
 ]
 KEYS_AND_OPTIONS = [
