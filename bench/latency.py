@@ -15,11 +15,11 @@ import argparse
 import torch
 
 from src.callbacks.latency import LatencySettings, measure_latency
+from src.paper_results import LATENCY_RATIO
 
 from .common import adapter_names, configure_threads, device, try_build, write_table
 
-PAPER = {"full": 100, "krona": 100, "lora": 100, "bitfit": 100, "pa": 113, "krona_b": 127, "krona_res": 136,
-         "houlsby": 146, "compacter": 181}  # fmt: skip
+PAPER = {method: round(100 * ratio) for method, ratio in LATENCY_RATIO.items()}  # SPEC section 5, in percent
 MERGED = ("krona", "lora")
 BELOW_PAPER = ("krona_b", "krona_res")
 PROTOCOLS = {"quick": LatencySettings(warmup=5, iters=15, repeats=3), "paper": LatencySettings()}
