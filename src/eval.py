@@ -30,6 +30,7 @@ from src.preflight import check_fits
 from src.results import versions
 from src.run_dir import checkpoint_in_run, enclosing_run_dir, is_run_dir, require_file, run_config
 from src.run_overrides import apply_overrides, parse_overrides
+from src.schema import check_config
 from src.train import build_datamodule, build_model, build_module
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ def evaluate(settings: DictConfig, overrides: Sequence[str] = ()) -> dict[str, A
     splits = chosen_splits(settings.split)
     cfg = run_config(weights.run_dir)
     apply_overrides(cfg, parse_overrides(overrides))
+    check_config(cfg)  # the saved config with the overrides: the same checks a training run makes
     resolved = OmegaConf.to_container(cfg, resolve=True)
     output = Path(settings.output).expanduser() if settings.output else weights.run_dir / EVAL_FILE
     L.seed_everything(cfg.seed, workers=True)  # as in training: a random-init backbone is built from the seed

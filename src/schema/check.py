@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import typing
+
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -36,9 +38,12 @@ def check_config(cfg: DictConfig) -> None:
 
 def check_groups(cfg: DictConfig) -> None:
     check_settings(cfg, "", TrainSettings)
+    schemas = typing.get_type_hints(TrainSettings)
+    # each group built from its dataclass, also when cfg is a plain saved config (src.eval's)
     for group in TYPED_GROUPS:
         if group in cfg:
-            OmegaConf.to_object(cfg[group])
+            values = OmegaConf.to_container(cfg[group], resolve=True)
+            OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schemas[group]), values))
     if cfg.backbone.family not in families():
         raise ConfigError(f"backbone.family={cfg.backbone.family!r}: choose one of {sorted(families())}.")
     adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))

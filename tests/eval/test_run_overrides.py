@@ -8,6 +8,7 @@ from omegaconf import OmegaConf
 from src.errors import ConfigError
 from src.run_dir import run_config
 from src.run_overrides import apply_overrides, parse_overrides
+from src.schema import check_config
 from tests.conftest import compose_config
 
 
@@ -57,3 +58,20 @@ def test_mistakes_are_one_line(saved_run, override, message):
     with pytest.raises(ConfigError, match=message) as refused:
         overridden(saved_run, override)
     assert "\n" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.max_eval_samples=0", "data.max_eval_samples=0: give a value >= 1"),
+        ("data.max_eval_samples=-5", "data.max_eval_samples=-5: give a value >= 1"),
+        ("optim.lr=-1", "optim.lr"),
+    ],
+)
+def test_a_saved_config_with_overrides_gets_the_checks_of_a_training_run(saved_run, override, message):
+    """src.eval checks the saved config with its overrides as src.train does (a plain config, not composed)."""
+    cfg = run_config(saved_run)
+    check_config(cfg)  # the saved config itself passes
+    apply_overrides(cfg, parse_overrides([override]))
+    with pytest.raises(ConfigError, match=message):
+        check_config(cfg)
