@@ -108,7 +108,7 @@ class Plan:
 ALL_ROWS = tuple(ROWS)
 PLANS: dict[str, Plan] = {
     "cpu": Plan(("minilm",), ("sst2", "stsb"), ALL_ROWS, (1, 2, 3, 4, 5), (1, 2, 3), epochs=1,
-                max_train_samples=4000, max_length=64, search_trials=10),
+                max_train_samples=4000, max_length=64, search_trials=8),
     # Paper length (GPU): every training row, each task's max_length, 3 epochs, the best dev epoch.
     "full": Plan(("bert_base", "t5_base"), ("sst2", "mrpc", "stsb", "cola", "rte"), ALL_ROWS, (1, 2, 3, 4, 5),
                  (1, 2, 3), epochs=3, max_train_samples=None, max_length=None, search_trials=20),

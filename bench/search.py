@@ -49,6 +49,8 @@ def search_command(
         f"data.search_validation_rows={plan.search_validation_rows}", f"hydra.sweeper.n_trials={plan.search_trials}",
         f"hydra.sweeper.n_jobs={jobs}", "hydra/launcher=parallel", f"hydra.launcher.n_jobs={jobs}",
         f"hydra.sweep.dir={sweep_dir}",
+        # One epoch: the objective is the validation score after it; testing would score the same held-out rows again.
+        *(["test=false"] if plan.epochs == 1 else []),
     ]  # fmt: skip
 
 

@@ -10,6 +10,7 @@ A sweep dir is what ``python -m src.train -m hparams_search=<method> ...`` wrote
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from src.config import ROOT
 from src.results import read_results
 from src.train import objective
 
+from . import common
 from .common import write_table
 
 LR_FILE = Path(__file__).parent / "quality_lr.yaml"
@@ -38,8 +40,10 @@ def lookup(config: dict[str, Any], dotted: str) -> Any:
     return config if config != {} else None
 
 
-def read_sweep(sweep_dir: Path) -> dict[str, Any]:
-    """The best parameters and one record per trial of one search."""
+def read_sweep(sweep_dir: Path, row: str | None = None) -> dict[str, Any]:
+    """The best parameters and one record per trial of one search. ``row``: the plan row searched (two rows
+    can share an adapter, e.g. krona and krona_terms2); by default the part of the directory's name after
+    ``<backbone>-<task>-`` (how bench.search names it), else the adapter's name."""
     best_file = sweep_dir / "optimization_results.yaml"
     if not best_file.exists():
         raise SystemExit(f"error: {best_file} not found: the search in {sweep_dir} did not finish; rerun it.")
@@ -52,7 +56,7 @@ def read_sweep(sweep_dir: Path) -> dict[str, Any]:
         trials.append({
             "trial": _job_number(job),
             "backbone": lookup(config, "backbone.name"), "task": lookup(config, "task.name"),
-            "method": lookup(config, "adapter.name"),
+            "method": row or _row_of(sweep_dir, config),
             **{name: lookup(config, name) for name in searched},
             "objective": objective(results),
             "metric": next(iter(results.get("metrics", {}).get("validation", {})), None),
@@ -73,6 +77,11 @@ def read_sweep(sweep_dir: Path) -> dict[str, Any]:
         "trials": len(trials), "failed": sum(t["failed"] is not None or t["objective"] is None for t in trials),
         "sweep": _shown(sweep_dir), "trial_rows": trials,
     }  # fmt: skip
+
+
+def _row_of(sweep_dir: Path, config: dict[str, Any]) -> str:
+    prefix = f"{lookup(config, 'backbone.name')}-{lookup(config, 'task.name')}-"
+    return sweep_dir.name.removeprefix(prefix) if sweep_dir.name.startswith(prefix) else lookup(config, "adapter.name")
 
 
 def _shown(path: Path) -> str:
@@ -110,7 +119,25 @@ def record(plan: str, sweeps: list[dict[str, Any]], path: Path | None = None) ->
     return write_text_atomic(path or LR_FILE, HEADER + yaml.safe_dump(data, sort_keys=True))
 
 
+def earlier_sweeps(plan: str, sweeps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The searches already in ``search_<plan>.json`` that these do not redo: a plan searched a few rows at a
+    time (one call per session) keeps one table of every search."""
+    path = common.RESULTS_DIR / f"search_{plan}.json"
+    if not path.exists():
+        return []
+    earlier = json.loads(path.read_text())
+    new = {_key(sweep) for sweep in sweeps}
+    kept = [sweep for sweep in earlier.get("sweeps", []) if _key(sweep) not in new]
+    trials = [trial for trial in earlier.get("rows", []) if _key(trial) not in new]
+    return [{**sweep, "trial_rows": [t for t in trials if _key(t) == _key(sweep)]} for sweep in kept]
+
+
+def _key(record: dict[str, Any]) -> tuple[str, str, str]:
+    return record["backbone"], record["task"], record["method"]
+
+
 def write_search_table(plan: str, sweeps: list[dict[str, Any]]) -> Path:
+    sweeps = sorted([*earlier_sweeps(plan, sweeps), *sweeps], key=_key)
     rows = [trial for sweep in sweeps for trial in sweep["trial_rows"]]
     searched = sorted({name for sweep in sweeps for name in sweep["params"]})
     columns = [
