@@ -86,7 +86,10 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
             value = value.get(key) if isinstance(value, dict) else None
         return value
 
-    return {name: get(name) for name in SAME_SETTINGS}
+    settings = {name: get(name) for name in SAME_SETTINGS}
+    if isinstance(settings["data"], dict):  # where the GLUE files lie is not a setting: a clone elsewhere reuses runs
+        settings["data"] = {k: v for k, v in settings["data"].items() if k != "glue_dir"}
+    return settings
 
 
 def finished_run(spec: RunSpec) -> dict[str, Any] | None:

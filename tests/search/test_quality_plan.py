@@ -84,3 +84,24 @@ def test_the_full_plan_composes_for_a_cuda_machine():
         assert (cfg.backbone.name, cfg.adapter.name) == (backbone, ROWS[row].adapter)
         assert cfg.trainer.accelerator == "gpu" and cfg.trainer.precision == "32-true"
         assert cfg.trainer.max_epochs == 3 and cfg.test is True and cfg.data.max_train_samples is None
+
+
+def test_a_finished_run_is_reused_from_another_checkout_but_not_with_other_settings(tmp_path):
+    import dataclasses
+    import json
+
+    from omegaconf import OmegaConf
+
+    spec = next(s for s in quality.run_specs("cpu", PLANS["cpu"], cuda=False, extra=[]) if s.row == "lora")
+    out = tmp_path / "run"
+    moved = [f"paths.output_dir={out}" if o.startswith("paths.output_dir=") else o for o in spec.overrides]
+    spec = dataclasses.replace(spec, overrides=tuple(moved))
+    config = OmegaConf.to_container(compose(*spec.overrides), resolve=True)
+    config["data"]["glue_dir"] = "/elsewhere/shared/glue"  # the same rows, read by a clone at another path
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps({"status": "finished", "config": config, "metrics": {}}))
+    assert quality.finished_run(spec) is not None
+
+    config["optim"]["lr"] *= 2
+    (out / "results.json").write_text(json.dumps({"status": "finished", "config": config, "metrics": {}}))
+    assert quality.finished_run(spec) is None
