@@ -299,8 +299,9 @@ def main(argv: list[str] | None = None) -> None:
         + (f"; NOT SEARCHED, fallback lr used: {not_searched}" if not_searched else ""),
         f"{len(results)} runs ({sum(bool(r.get('reused')) for r in results)} reused from an earlier invocation), "
         f"{jobs} side by side, {threads or 'default'} thread(s) each; wall time {wall_minutes:.1f} min",
-        "claims: paired over shared seeds, 95% percentile-bootstrap interval of the mean difference "
-        "(scipy.stats.bootstrap); parity: agree when that interval holds 0 and |mean| <= the kronlab row's iqr",
+        "claims: paired over shared seeds; ci = the wider of the 95% percentile-bootstrap (scipy.stats.bootstrap) "
+        "and paired-t intervals of the mean difference, decided only when it excludes 0; parity: agree when the "
+        "bootstrap interval holds 0 and |mean| <= the kronlab row's iqr",
     ]  # fmt: skip
     columns = ["backbone", "task", "method", "trainable", "metric", "median", "iqr", "seeds", "failed", "majority",
                "above_majority", "step_ms", "minutes_per_run", "lr", "lr_source"]  # fmt: skip

@@ -10,6 +10,7 @@ from bench.claims import (
     OPPOSITE,
     SAME,
     UNRESOLVED,
+    bootstrap_interval,
     paired_differences,
     parity_verdict,
     verdict,
@@ -40,6 +41,15 @@ def test_differences_of_both_signs_are_not_resolved():
     better = scores([0.80, 0.70, 0.78, 0.71, 0.79])
     worse = scores([0.75, 0.76, 0.74, 0.77, 0.75])
     result, (low, high) = verdict(paired_differences(better, worse))
+    assert result == UNRESOLVED and low < 0 < high
+
+
+def test_a_small_loss_the_bootstrap_alone_would_call_is_not_resolved():
+    """AdaKron - Pfeiffer on SST-2 (cpu plan, seeds 1-5): the percentile bootstrap of these five differences
+    lies below zero, the paired t interval does not; five seeds cannot decide it."""
+    differences = [0.0, -1.2615, -0.3440, -0.2294, -1.7202]
+    assert bootstrap_interval(differences)[1] < 0
+    result, (low, high) = verdict(differences)
     assert result == UNRESOLVED and low < 0 < high
 
 
