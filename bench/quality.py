@@ -7,7 +7,7 @@ Each run goes through src.train.run, exactly like ``python -m src.train``; on a 
 go side by side (``--jobs``, ``--threads``). A run whose directory already holds a complete results.json
 with the same settings is reused, so an interrupted plan continues where it stopped.
 
-Plans (``--plan``): ``cpu`` (default, what ``make bench`` runs; about 2 hours 20 minutes here), ``full`` (paper length
+Plans (``--plan``): ``cpu`` (default, what ``make bench`` runs; about 1 h 40 min here, after its searches), ``full`` (paper length
 on bert_base and t5_base: a CUDA job), ``smoke`` (tiny random BERT, a few real rows: the pipeline only).
 """
 

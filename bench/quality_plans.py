@@ -2,13 +2,10 @@
 trainable budgets. ``bench.quality`` runs a plan; ``bench.search`` searches each row's learning rate
 under the same plan's budget on the search split.
 
-Sizing of the default ``cpu`` plan (about 2 hours 20 minutes on this 2-core CPU, two one-thread runs side by side),
-from step times already measured here, not timed anew: a MiniLM step of 32 pairs took 1.1-1.3 s at
-128 tokens (MRPC, ``train_speed`` of the earlier quality runs) and about 3.4 s at 256 (RTE, README), i.e.
-roughly 10-13 ms per padded token position at 2 threads; a one-thread run beside another is taken as
-about 1.6x slower. SST-2 and STS-B batches cut at 64 tokens then cost about 1.0-1.2 s a step:
-125 steps (4,000 rows, one epoch) plus scoring the dev set and loading come to about 2.5 minutes a run,
-and 56 runs per task x 2 tasks / 2 workers to about 2 hours 20 minutes. SST-2 is the task where full fine-tuning
+Cost of the default ``cpu`` plan on this 2-core CPU, two one-thread runs side by side, measured on SST-2
+(docs/BENCHMARKS.md section 4): a run takes 1.6-1.8 min (adapters, step 600-730 ms) or 2.5 min (full
+fine-tuning, 1.0 s a step), so the 112 runs about 1 h 40 min; a search trial about the same, so the 22
+searches of 8 trials about 2 h 50 min. SST-2 is the task where full fine-tuning
 and adapters at their own learning rate reached 81% in 125 steps (issue 11); STS-B is the sentence-pair
 task this backbone (a sentence-similarity encoder) learns in a few hundred steps, where RTE and MRPC sat
 at the majority class after 16 steps (docs/BENCHMARKS.md).
