@@ -88,17 +88,16 @@ def main(argv: list[str] | None = None) -> None:
         plan = Plan(**{**plan.__dict__, "search_trials": args.trials})
     rows = [r for r in (args.rows or plan.rows) if ROWS[r].lr_from is None]
     jobs = args.jobs or (1 if cuda else 2)
-    sweeps = []
     for backbone in plan.backbones:
         for task in args.tasks or plan.tasks:
             for row in rows:
                 sweep_dir = args.out / args.plan / f"{backbone}-{task}-{row}"
                 command = search_command(plan, backbone, task, row, sweep_dir, jobs, cuda)
                 run_search(command, sweep_dir, args.threads, args.force)
-                sweeps.append(search_results.read_sweep(sweep_dir))
-    print(
-        f"wrote {search_results.record(args.plan, sweeps)} and {search_results.write_search_table(args.plan, sweeps)}"
-    )
+                # Recorded as each search ends: a plan stopped part-way keeps every finished search's choice.
+                sweep = search_results.read_sweep(sweep_dir, row)
+                print(f"wrote {search_results.record(args.plan, [sweep])} and "
+                      f"{search_results.write_search_table(args.plan, [sweep])}", flush=True)
 
 
 if __name__ == "__main__":
