@@ -24,36 +24,39 @@ class Row:
     claim: bool = False  # a claim names it: it gets the plan's claim seeds
     lr_from: str | None = None  # parity rows train at their kronlab twin's searched learning rate
     sizes: tuple[str, ...] = ()  # overrides with {d}, {8d}, {16d}, {f}, {d_f}: see size_overrides
+    label: str = ""  # how docs/BENCHMARKS.md names the row (bench.quality_docs)
 
 
 # About 8d adapter parameters per adapted linear (LoRA r=4 on query+value: 2 x 8d per layer), 16d per layer
 # for the one-module-per-layer methods: 3,072 / 6,144 at MiniLM's d = 384, twice that at d = 768.
 ROWS: dict[str, Row] = {
-    "full": Row("full", claim=True),
-    "bitfit": Row("bitfit", claim=True),
-    "lora": Row("lora", claim=True, sizes=("adapter.rank=4",)),
-    "krona": Row("krona", claim=True, sizes=("adapter.budget={8d}",)),
-    "krona_b": Row("krona_b", sizes=("adapter.budget={16d}",)),
-    "krona_res": Row("krona_res", claim=True, sizes=("adapter.budget={16d}",)),
-    "adakron": Row("adakron", claim=True, sizes=("adapter.r=8", "adapter.a=2")),
-    "pa": Row("pa", sizes=("adapter.bottleneck=8",)),
-    "pfeiffer": Row("pfeiffer", claim=True, sizes=("adapter.bottleneck=8",)),
+    "full": Row("full", label="full fine-tuning", claim=True),
+    "bitfit": Row("bitfit", label="BitFit", claim=True),
+    "lora": Row("lora", label="LoRA r=4 (q, v)", claim=True, sizes=("adapter.rank=4",)),
+    "krona": Row("krona", label="KronA", claim=True, sizes=("adapter.budget={8d}",)),
+    "krona_b": Row("krona_b", label="KronA^B", sizes=("adapter.budget={16d}",)),
+    "krona_res": Row("krona_res", label="KronA^B_res", claim=True, sizes=("adapter.budget={16d}",)),
+    "adakron": Row("adakron", label="AdaKron", claim=True, sizes=("adapter.r=8", "adapter.a=2")),
+    "pa": Row("pa", label="parallel adapter", sizes=("adapter.bottleneck=8",)),
+    "pfeiffer": Row("pfeiffer", label="Pfeiffer", claim=True, sizes=("adapter.bottleneck=8",)),
     # The Kronecker family at KronA's budget (the shapes chosen for each variant's own count, issue 15):
     # two Kronecker terms, and LoKr (B a rank-8 product, PEFT's scale and init) with budget-chosen shapes.
-    "krona_terms2": Row("krona", sizes=("adapter.terms=2", "adapter.budget={8d}")),
-    "lokr": Row("lokr", sizes=("adapter.a_shape=auto", "adapter.b_shape=auto", "adapter.budget={8d}")),
+    "krona_terms2": Row("krona", label="KronA, 2 terms", sizes=("adapter.terms=2", "adapter.budget={8d}")),
+    "lokr": Row("lokr", label="LoKr (inner rank 8)", sizes=("adapter.a_shape=auto", "adapter.b_shape=auto", "adapter.budget={8d}")),
     # PEFT parity: LoRA r=4 against PEFT's LoRA; KronA with the only shapes PEFT's LoKr makes for a square
     # layer (w1 f x f full, w2 d/f x d/f full), A = 0 and B Kaiming like LoKr's w1/w2, scale 1 = alpha/r.
     "peft_lora": Row(
         "peft",
+        label="PEFT LoRA (parity)",
         lr_from="lora",
         sizes=("adapter.peft_type=LORA", "adapter.peft_config={{r: 4, lora_alpha: 4}}"),
     ),
     "krona_lokr": Row(
-        "krona", lr_from="krona", sizes=("adapter.a_shape=[{f},{f}]", "adapter.b_shape=[{d_f},{d_f}]", "adapter.init=b_kaiming")
+        "krona", label="KronA, LoKr's shapes (parity)", lr_from="krona", sizes=("adapter.a_shape=[{f},{f}]", "adapter.b_shape=[{d_f},{d_f}]", "adapter.init=b_kaiming")
     ),
     "peft_lokr": Row(
         "peft",
+        label="PEFT LoKr (parity)",
         lr_from="krona",
         sizes=(
             "adapter.peft_type=LOKR",

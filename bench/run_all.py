@@ -1,14 +1,14 @@
 """``make bench``: the kernel table over every valid factorisation, the training-step and latency tables,
 then the quality plan at this CPU's budget, at the learning rates in bench/quality_lr.yaml (see
-docs/BENCHMARKS.md for how long each took); ``--search`` first runs the learning-rate searches that
-file lacks (``python -m bench.search``, hours), ``--full-quality`` runs the paper-length plan instead
-(a CUDA job), ``--skip-quality`` none."""
+docs/BENCHMARKS.md for how long each took), and docs/BENCHMARKS.md's quality tables from it;
+``--search`` first runs the learning-rate searches that file lacks (``python -m bench.search``, hours),
+``--full-quality`` runs the paper-length plan instead (a CUDA job), ``--skip-quality`` none."""
 
 from __future__ import annotations
 
 import argparse
 
-from . import kernels, latency, quality, search, train_step
+from . import kernels, latency, quality, quality_docs, search, train_step
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.search:
             search.main(plan)
         quality.main(plan)
+        if not args.full_quality:
+            quality_docs.main([])
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def fake_sweep(root: Path, row: str, adapter: str, lrs: list[float], scores: lis
     (sweep / "optimization_results.yaml").write_text(
         f"name: optuna\nbest_params:\n  optim.lr: {lrs[best]}\nbest_value: {scores[best]}\n"
     )
-    for trial, (lr, score) in enumerate(zip(lrs, scores)):
+    for trial, (lr, score) in enumerate(zip(lrs, scores, strict=True)):
         job = sweep / f"{trial}-sst2-{adapter}"
         job.mkdir()
         config = {"backbone": {"name": "minilm"}, "task": {"name": "sst2"}, "adapter": {"name": adapter},

@@ -1,0 +1,86 @@
+"""docs/BENCHMARKS.md's quality tables are generated from the committed benchmark tables, not typed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import quality_docs
+from bench.common import RESULTS_DIR
+
+
+def _row(method: str, scores: dict[str, float], **extra) -> dict:
+    values = sorted(scores.values())
+    return {
+        "backbone": "minilm", "task": "sst2", "method": method, "metric": "accuracy", "trainable": 37634,
+        "median": values[len(values) // 2], "iqr": values[-1] - values[0], "seeds": len(values), "failed": 0,
+        "majority": 50.9, "step_ms": 650.0, "minutes_per_run": 1.7, "lr": "optim.lr=0.004848", "lr_source": "searched",
+        "scores": scores, **extra,
+    }  # fmt: skip
+
+
+QUALITY = {
+    "rows": [
+        _row("krona", {"1": 81.0, "2": 79.0, "3": 80.0}, lr="adapter.scale=4.0 optim.lr=0.0131"),
+        _row("lora", {"1": 80.0, "2": 81.0, "3": 80.0}),
+        _row("bitfit", {"1": 77.0, "2": 78.0, "3": 76.0}, lr_source="NOT SEARCHED (fallback)"),
+    ],
+    "claims": [{"backbone": "minilm", "task": "sst2", "comparison": "KronA above LoRA at equal parameters",
+                "source": "KronA paper", "paired_seeds": 3, "mean_difference": -1 / 3, "ci_low": -2.5, "ci_high": 1.5,
+                "verdict": "not resolved at this budget"}],
+    "parity": [],
+}  # fmt: skip
+DOC = "# intro kept\n\n<!-- bench.quality_docs rows sst2 -->\nstale table\n<!-- /bench.quality_docs -->\n\nprose kept\n"
+
+
+def test_a_block_is_replaced_by_the_table_and_the_text_around_it_is_kept():
+    text = quality_docs.fill(DOC, QUALITY, None)
+    assert text.startswith("# intro kept\n\n<!-- bench.quality_docs rows sst2 -->\n") and text.endswith(
+        "prose kept\n"
+    )
+    assert "stale table" not in text
+    lines = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| row ")]
+    assert [line.split(" | ")[0] for line in lines] == [
+        "| bitfit",
+        "| lora",
+        "| krona",
+    ]  # the plan's row order
+    assert "| krona | KronA | 37,634 | s=4 0.013 | 80.0 | 2.0 | 3 | 650 | 1.7 |" in text
+    assert "0.0048 NOT SEARCHED" in text and "majority class 50.9" in text
+    assert quality_docs.fill(text, QUALITY, None) == text  # filling twice changes nothing
+
+
+def test_claim_rows_show_the_per_seed_differences_of_the_rows_scores():
+    doc = "<!-- bench.quality_docs claims -->\n<!-- /bench.quality_docs -->\n"
+    text = quality_docs.fill(doc, QUALITY, None)
+    assert (
+        "| SST-2 | KronA above LoRA at equal parameters (KronA paper) | +1.00, -2.00, 0 | -0.33 | -2.50 to 1.50 |"
+        in text
+    )
+
+
+def test_a_task_with_no_runs_says_how_to_run_it():
+    doc = "<!-- bench.quality_docs rows stsb -->\n<!-- /bench.quality_docs -->\n"
+    assert "Not run yet: `python -m bench.quality --tasks stsb`." in quality_docs.fill(doc, QUALITY, None)
+
+
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ("no markers at all\n", "has no '<!-- bench.quality_docs NAME -->'"),
+        ("<!-- bench.quality_docs rows -->\n<!-- /bench.quality_docs -->\n", "unknown table 'rows'"),
+        ("<!-- bench.quality_docs search sst2 -->\n<!-- /bench.quality_docs -->\n", "no search_<plan>.json"),
+    ],
+)
+def test_a_doc_the_tables_cannot_fill_is_refused_in_one_line(doc: str, message: str):
+    with pytest.raises(quality_docs.DocError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        quality_docs.fill(doc, QUALITY, None)
+
+
+def test_the_committed_docs_quote_the_committed_tables():
+    """Fails when bench.quality or bench.search was rerun and `python -m bench.quality_docs` was not."""
+    quality = json.loads((RESULTS_DIR / "quality.json").read_text())
+    search = json.loads((RESULTS_DIR / "search_cpu.json").read_text())
+    text = quality_docs.DOC.read_text()
+    assert quality_docs.fill(text, quality, search) == text
