@@ -179,7 +179,29 @@ def majority_baseline(task_name: str, glue_dir: str | None, dev_rows: int | None
     return 100 * next(iter(finish(task, metrics.compute()).values()))
 
 
-def aggregate(results: list[dict[str, Any]], baselines: dict[str, float | None]) -> list[dict[str, Any]]:
+def zero_shot_references(specs: list[RunSpec]) -> dict[tuple[str, str], float]:
+    """(backbone, task) -> the frozen encoder's cosine-similarity score on a sentence-pair regression task
+    (bench/sts_reference.py), for the pretrained encoder backbones of the plan."""
+    from bench.sts_reference import frozen_cosine_pearson
+
+    references = {}
+    for backbone, task in sorted({(spec.backbone, spec.task) for spec in specs}):
+        cfg = compose(*next(s for s in specs if (s.backbone, s.task) == (backbone, task)).overrides)
+        if cfg.backbone.family != "encoder" or not cfg.backbone.get("pretrained"):
+            continue
+        score = frozen_cosine_pearson(
+            task, cfg.backbone.pretrained, cfg.data.glue_dir, cfg.data.max_length, cfg.data.get("max_eval_samples")
+        )
+        if score is not None:
+            references[(backbone, task)] = score
+    return references
+
+
+def aggregate(
+    results: list[dict[str, Any]],
+    baselines: dict[str, float | None],
+    references: dict[tuple[str, str], float] | None = None,
+) -> list[dict[str, Any]]:
     """One row per (backbone, task, method row): median and interquartile range of the dev score over seeds."""
     rows = []
     for key in sorted({(r["backbone"], r["task"], r["row"]) for r in results}):
@@ -193,6 +215,7 @@ def aggregate(results: list[dict[str, Any]], baselines: dict[str, float | None])
             "median": median, "iqr": None if median is None else q75 - q25, "q25": q25, "q75": q75,
             "seeds": len(scores), "failed": len(runs) - len(scores), "majority": baseline,
             "above_majority": None if median is None or baseline is None else median - baseline,
+            "zero_shot": (references or {}).get(key[:2]),
             "trainable": next((r["trainable"] for r in runs if r.get("trainable")), None),
             "step_ms": statistics.median(steps) if steps else None,
             "minutes_per_run": statistics.fmean(r["minutes"] for r in runs), "lr": _lr(runs[0]), "lr_source": runs[0]["lr_source"],
@@ -283,7 +306,9 @@ def main(argv: list[str] | None = None) -> None:
     wall_minutes = (time.perf_counter() - started) / 60
     glue_dir = compose(*specs[0].overrides).data.glue_dir
     rows = aggregate(
-        results, {task: majority_baseline(task, glue_dir, _dev_cut(plan)) for task in plan.tasks}
+        results,
+        {task: majority_baseline(task, glue_dir, _dev_cut(plan)) for task in plan.tasks},
+        zero_shot_references(specs),
     )
     not_searched = sorted({r["method"] for r in rows if r["lr_source"].startswith("NOT")})
     notes = [
@@ -293,7 +318,8 @@ def main(argv: list[str] | None = None) -> None:
         + (", the dev score after the epoch)" if plan.epochs == 1 else ", the best dev epoch)"),
         f"seeds: {list(plan.claim_seeds)} for the rows a claim names, {list(plan.other_seeds)} for the others; median "
         "and interquartile range (iqr) over seeds, x100; majority = the dev score of always predicting the "
-        "training set's most frequent label",
+        "training set's most frequent label; zero_shot (sentence-pair regression) = the frozen pretrained "
+        "encoder's cosine similarity of the two mean-pooled sentences, Pearson x100, nothing trained",
         "learning rates: bench/quality_lr.yaml (python -m bench.search, on training rows held out from training, "
         "never the dev set); PEFT rows take their kronlab twin's"
         + (f"; NOT SEARCHED, fallback lr used: {not_searched}" if not_searched else ""),
@@ -304,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
         "bootstrap interval holds 0 and |mean| <= the kronlab row's iqr",
     ]  # fmt: skip
     columns = ["backbone", "task", "method", "trainable", "metric", "median", "iqr", "seeds", "failed", "majority",
-               "above_majority", "step_ms", "minutes_per_run", "lr", "lr_source"]  # fmt: skip
+               "above_majority", "zero_shot", "step_ms", "minutes_per_run", "lr", "lr_source"]  # fmt: skip
     comparison_columns = ["backbone", "task", "comparison", "source", "paired_seeds", "mean_difference", "ci_low",
                           "ci_high", "verdict"]  # fmt: skip
     claim_table, parity_table = claim_rows(rows), parity_rows(rows)

@@ -65,13 +65,16 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
     rows = sorted((r for r in quality["rows"] if r["task"] == task), key=lambda r: _order(r["method"]))
     if not rows:
         return [f"Not run yet: `python -m bench.quality --tasks {task}`."]
-    majority = rows[0].get("majority")
+    majority, zero_shot = rows[0].get("majority"), rows[0].get("zero_shot")
     metric = rows[0].get("metric") or "score"
-    intro = f"Dev {metric} x100, median over seeds and interquartile range; " + (
-        f"majority class {majority:.1f}."
-        if majority is not None
-        else "no majority-class score (a regression task)."
-    )
+    intro = f"Dev {metric} x100, median over seeds and interquartile range; "
+    if majority is not None:
+        intro += f"majority class {majority:.1f}."
+    elif zero_shot is not None:
+        intro += (f"no majority class (a regression task); the frozen pretrained encoder's own cosine similarity, "
+                  f"nothing trained, scores {zero_shot:.1f} (`bench/sts_reference.py`).")  # fmt: skip
+    else:
+        intro += "no majority-class score (a regression task)."
     header = ["row", "method", "trainable", "learning rate", "median", "IQR", "seeds", "step ms", "min/run"]
     lines = []
     for r in rows:

@@ -84,3 +84,15 @@ def test_the_committed_docs_quote_the_committed_tables():
     search = json.loads((RESULTS_DIR / "search_cpu.json").read_text())
     text = quality_docs.DOC.read_text()
     assert quality_docs.fill(text, quality, search) == text
+
+
+def test_a_regression_task_is_read_against_the_frozen_encoders_score():
+    stsb = {"rows": [_row("lora", {"1": 70.0, "2": 72.0, "3": 71.0}, task="stsb", metric="pearson", majority=None,
+                          zero_shot=87.0)]}  # fmt: skip
+    doc = "<!-- bench.quality_docs rows stsb -->\n<!-- /bench.quality_docs -->\n"
+    text = quality_docs.fill(doc, stsb, None)
+    assert (
+        "Dev pearson x100" in text
+        and "nothing trained, scores 87.0" in text
+        and "majority class 5" not in text
+    )

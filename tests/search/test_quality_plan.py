@@ -10,7 +10,7 @@ from bench import claims, quality
 from bench.common import build_random_model, compose
 from bench.quality_plans import PLANS, ROWS
 from src.adapters import count_parameters
-from tests.conftest import GLUE_DIR
+from tests.conftest import GLUE_DIR, MINILM_DIR
 
 
 def test_the_cpu_plan_runs_every_row_with_5_seeds_for_claims_and_3_for_the_rest():
@@ -105,3 +105,29 @@ def test_a_finished_run_is_reused_from_another_checkout_but_not_with_other_setti
     config["optim"]["lr"] *= 2
     (out / "results.json").write_text(json.dumps({"status": "finished", "config": config, "metrics": {}}))
     assert quality.finished_run(spec) is None
+
+
+@pytest.mark.skipif(not MINILM_DIR.is_dir(), reason="needs the real MiniLM in ../shared")
+def test_the_sts_reference_is_the_frozen_encoders_cosine_similarity(monkeypatch):
+    """STS-B has no majority class; the reference a trained method is read against is what the pretrained
+    sentence encoder scores with nothing trained. Pairing each sentence with the next pair's breaks it."""
+    from bench import sts_reference
+
+    score = sts_reference.frozen_cosine_pearson("stsb", str(MINILM_DIR), str(GLUE_DIR), 64, dev_rows=200)
+    assert 70 < score <= 100
+    assert sts_reference.frozen_cosine_pearson("sst2", str(MINILM_DIR), str(GLUE_DIR), 64) is None
+
+    reads = sts_reference.split_reader
+
+    def mispaired(*args, **kwargs):
+        read = reads(*args, **kwargs)
+
+        def shifted(split):
+            rows = read(split)
+            return rows.add_column("moved", rows["sentence2"][1:] + rows["sentence2"][:1]).remove_columns(
+                "sentence2").rename_column("moved", "sentence2")  # fmt: skip
+
+        return shifted
+
+    monkeypatch.setattr(sts_reference, "split_reader", mispaired)
+    assert abs(sts_reference.frozen_cosine_pearson("stsb", str(MINILM_DIR), str(GLUE_DIR), 64, dev_rows=200)) < 30
