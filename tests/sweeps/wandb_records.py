@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,8 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
             pos += left_in_block
             continue
         _crc, length, kind = struct.unpack("<IHB", data[pos : pos + HEADER])
+        if pos + HEADER + length > len(data):  # the writer is still writing this record
+            break
         if length == 0 and kind == 0:  # zero padding up to the next block
             pos += left_in_block
             continue
@@ -43,11 +46,25 @@ def records(path: Path) -> list[wandb_internal_pb2.Record]:
     return out
 
 
-def offline_run(run_dir: Path) -> dict[str, Any]:
-    """The offline run under ``<run_dir>/wandb/``: its config, summary, group, tags, artifacts, exit code."""
+def offline_run(run_dir: Path, wait_s: float = 60.0) -> dict[str, Any]:
+    """The offline run under ``<run_dir>/wandb/``: its config, summary, group, tags, artifacts, exit code.
+
+    The log is written by wandb-core, a separate process that may still be writing the last records when
+    ``wandb.finish()`` returns in this one (seen under load: the exit record missing); a finished run's log
+    ends with its exit record, so this reads until that record is there or ``wait_s`` has passed.
+    """
     logs = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
     if len(logs) != 1:
         raise AssertionError(f"expected one offline W&B run under {run_dir}/wandb, found {logs}")
+    deadline = time.monotonic() + wait_s
+    while True:
+        run = _read(logs[0])
+        if run["exit_code"] is not None or time.monotonic() > deadline:
+            return run
+        time.sleep(0.2)
+
+
+def _read(log: Path) -> dict[str, Any]:
     run: dict[str, Any] = {
         "config": {},
         "summary": {},
@@ -56,7 +73,7 @@ def offline_run(run_dir: Path) -> dict[str, Any]:
         "history_keys": set(),
         "history": {},  # key -> its values, one per history row that holds it
     }
-    for record in records(logs[0]):
+    for record in records(log):
         kind = record.WhichOneof("record_type")
         if kind == "run":
             run.update(group=record.run.run_group, tags=list(record.run.tags), name=record.run.display_name)
