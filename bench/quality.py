@@ -65,7 +65,7 @@ def run_specs(plan_name: str, plan: Plan, cuda: bool, extra: list[str]) -> list[
     specs = []
     for backbone in plan.backbones:
         for task in plan.tasks:
-            for row in plan.rows:
+            for row in plan.rows_for(task):
                 lr, source = learning_rate(plan_name, backbone, task, row)
                 for seed in plan.seeds(row):
                     out = RUNS_DIR / plan_name / f"{backbone}-{task}-{row}-seed{seed}"

@@ -2,13 +2,14 @@
 trainable budgets. ``bench.quality`` runs a plan; ``bench.search`` searches each row's learning rate
 under the same plan's budget on the search split.
 
-Cost of the default ``cpu`` plan on this 2-core CPU, two one-thread runs side by side, measured on SST-2
-(docs/BENCHMARKS.md section 4): a run takes 1.6-1.8 min (adapters, step 600-730 ms) or 2.5 min (full
-fine-tuning, 1.0 s a step), so the 112 runs about 1 h 40 min; a search trial about the same, so the 22
-searches of 8 trials about 2 h 50 min. SST-2 is the task where full fine-tuning
-and adapters at their own learning rate reached 81% in 125 steps (issue 11); STS-B is the sentence-pair
-task this backbone (a sentence-similarity encoder) learns in a few hundred steps, where RTE and MRPC sat
-at the majority class after 16 steps (docs/BENCHMARKS.md).
+Cost of the default ``cpu`` plan on this 2-core CPU, two one-thread runs side by side (docs/BENCHMARKS.md
+section 4): on SST-2 a run takes 1.6-1.8 min (adapters) or 2.5 min (full fine-tuning) and an 8-trial search
+7-11 min; STS-B's pairs fill the 64 tokens, so its trials take about 2.7 min. Every row on both tasks would
+be, from those times, about 3 h 40 min of searches and 2 h 10 min of runs, so STS-B, the sentence-pair task, runs only the rows
+a claim names (7 searches, 35 runs). SST-2 is the task where full fine-tuning and adapters at their own
+learning rate reached 81% in 125 steps (issue 11); STS-B is the sentence-pair task this backbone (a
+sentence-similarity encoder) learns in a few hundred steps, where RTE and MRPC sat at the majority class
+after 16 steps (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -100,15 +101,19 @@ class Plan:
     search_trials: int = 10
     search_validation_rows: int = 1000
     extra: tuple[str, ...] = field(default=())  # any further overrides for every run
+    claim_rows_only: tuple[str, ...] = ()  # tasks that run only the rows a claim names
 
     def seeds(self, row: str) -> tuple[int, ...]:
         return self.claim_seeds if ROWS[row].claim else self.other_seeds
+
+    def rows_for(self, task: str) -> tuple[str, ...]:
+        return tuple(r for r in self.rows if ROWS[r].claim) if task in self.claim_rows_only else self.rows
 
 
 ALL_ROWS = tuple(ROWS)
 PLANS: dict[str, Plan] = {
     "cpu": Plan(("minilm",), ("sst2", "stsb"), ALL_ROWS, (1, 2, 3, 4, 5), (1, 2, 3), epochs=1,
-                max_train_samples=4000, max_length=64, search_trials=8),
+                max_train_samples=4000, max_length=64, search_trials=8, claim_rows_only=("stsb",)),
     # Paper length (GPU): every training row, each task's max_length, 3 epochs, the best dev epoch.
     "full": Plan(("bert_base", "t5_base"), ("sst2", "mrpc", "stsb", "cola", "rte"), ALL_ROWS, (1, 2, 3, 4, 5),
                  (1, 2, 3), epochs=3, max_train_samples=None, max_length=None, search_trials=20),

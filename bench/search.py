@@ -86,11 +86,10 @@ def main(argv: list[str] | None = None) -> None:
     plan = PLANS[args.plan]
     if args.trials:
         plan = Plan(**{**plan.__dict__, "search_trials": args.trials})
-    rows = [r for r in (args.rows or plan.rows) if ROWS[r].lr_from is None]
     jobs = args.jobs or (1 if cuda else 2)
     for backbone in plan.backbones:
         for task in args.tasks or plan.tasks:
-            for row in rows:
+            for row in [r for r in (args.rows or plan.rows_for(task)) if ROWS[r].lr_from is None]:
                 sweep_dir = args.out / args.plan / f"{backbone}-{task}-{row}"
                 command = search_command(plan, backbone, task, row, sweep_dir, jobs, cuda)
                 run_search(command, sweep_dir, args.threads, args.force)

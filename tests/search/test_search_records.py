@@ -50,7 +50,9 @@ def test_two_rows_of_one_adapter_keep_their_own_learning_rate(files: Path):
 def test_the_trial_table_keeps_earlier_searches_and_replaces_a_redone_one(files: Path):
     first = search_results.read_sweep(fake_sweep(files / "a", "krona", "krona", [1e-3, 1e-2], [0.6, 0.85]))
     search_results.write_search_table("cpu", [first])
-    lora = search_results.read_sweep(fake_sweep(files / "b", "lora", "lora", [1e-4, 5e-3, 2e-2], [0.5, 0.8, 0.7]))
+    lora = search_results.read_sweep(
+        fake_sweep(files / "b", "lora", "lora", [1e-4, 5e-3, 2e-2], [0.5, 0.8, 0.7])
+    )
     search_results.write_search_table("cpu", [lora])
     table = (files / "results" / "search_cpu.md").read_text()
     assert table.count("| minilm | sst2 | krona |") == 2 and table.count("| minilm | sst2 | lora |") == 3
@@ -60,3 +62,32 @@ def test_the_trial_table_keeps_earlier_searches_and_replaces_a_redone_one(files:
     payload = json.loads((files / "results" / "search_cpu.json").read_text())
     assert [(s["method"], s["trials"]) for s in payload["sweeps"]] == [("krona", 1), ("lora", 3)]
     assert sorted(r["optim.lr"] for r in payload["rows"] if r["method"] == "krona") == [4e-3]
+
+
+def test_the_search_covers_each_tasks_rows_of_the_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """SST-2 searches every row of the cpu plan; STS-B only the rows a claim names; parity rows never."""
+    import bench.search
+
+    searched = []
+    monkeypatch.setattr(
+        bench.search, "run_search", lambda command, sweep_dir, *_: searched.append(sweep_dir.name)
+    )
+    monkeypatch.setattr(search_results, "read_sweep", lambda *_: None)
+    monkeypatch.setattr(search_results, "record", lambda *_: "lr file")
+    monkeypatch.setattr(search_results, "write_search_table", lambda *_: "table")
+    bench.search.main(["--plan", "cpu", "--out", str(tmp_path)])
+    rows = {
+        task: [name.split("-", 2)[2] for name in searched if name.split("-")[1] == task]
+        for task in ("sst2", "stsb")
+    }
+    assert rows["stsb"] == ["full", "bitfit", "lora", "krona", "krona_res", "adakron", "pfeiffer"]
+    assert rows["sst2"] == [
+        *rows["stsb"][:4],
+        "krona_b",
+        "krona_res",
+        "adakron",
+        "pa",
+        "pfeiffer",
+        "krona_terms2",
+        "lokr",
+    ]
