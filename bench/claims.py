@@ -5,7 +5,9 @@ better - worse is taken (same seed: same data order, same head initialisation). 
 the 95% confidence interval of the mean difference: the wider of the percentile bootstrap
 (``scipy.stats.bootstrap``, fixed random state) and the paired Student-t interval. "same ordering" when
 it lies above zero, "opposite" when it lies below, "not resolved at this budget" when it contains zero
-(or fewer than 3 seeds are shared). With 5 seeds the percentile bootstrap alone is too narrow (its
+(or fewer than 3 seeds are shared). Only seeds where both runs learned (10+ points above the trivial
+predictor) are paired: on STS-B at 125 steps LoRA stayed at a constant prediction on 4 of 5 seeds, and
+pairing those runs called "KronA above LoRA" by 63 points. With 5 seeds the percentile bootstrap alone is too narrow (its
 resamples hold at most 5 distinct values; it covers well below 95%): on SST-2 it called a -0.7 point
 difference with one tied seed "opposite" where the t interval, -1.6 to 0.2, does not.
 """
@@ -19,6 +21,9 @@ import numpy as np
 from scipy import stats
 
 SAME, OPPOSITE, UNRESOLVED = "same ordering", "opposite", "not resolved at this budget"
+# A run "learned" when it scores this many points (x100) above the trivial predictor: the majority class, or
+# 0 for a correlation (a constant prediction). Issue 11's yardstick for "leaves the majority class".
+LEARNED_MARGIN = 10.0
 AGREE, DISAGREE = "agree within seed noise", "differ"
 MIN_SEEDS = 3
 CONFIDENCE = 0.95
@@ -47,6 +52,18 @@ PARITY = (("lora", "peft_lora"), ("krona_lokr", "peft_lokr"))
 def paired_differences(a: Mapping[int, float], b: Mapping[int, float]) -> list[float]:
     """a[seed] - b[seed] over the seeds both have, in seed order."""
     return [a[seed] - b[seed] for seed in sorted(a.keys() & b.keys())]
+
+
+def learned_seeds(scores: Mapping[int, float], trivial: float | None) -> set[int]:
+    """The seeds whose run scored at least LEARNED_MARGIN above the trivial predictor (0 when None)."""
+    return {seed for seed, score in scores.items() if score >= (trivial or 0.0) + LEARNED_MARGIN}
+
+
+def both_learned(a: Mapping[int, float], b: Mapping[int, float], trivial: float | None):
+    """a and b restricted to the seeds where both runs learned: comparing a run that learned with one that
+    stayed at the trivial predictor says which escaped it, not which method fits the task better."""
+    keep = learned_seeds(a, trivial) & learned_seeds(b, trivial)
+    return {s: a[s] for s in keep}, {s: b[s] for s in keep}
 
 
 def bootstrap_interval(differences: list[float]) -> tuple[float, float]:

@@ -87,7 +87,9 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
         return value
 
     settings = {name: get(name) for name in SAME_SETTINGS}
-    if isinstance(settings["data"], dict):  # where the GLUE files lie is not a setting: a clone elsewhere reuses runs
+    if isinstance(
+        settings["data"], dict
+    ):  # where the GLUE files lie is not a setting: a clone elsewhere reuses runs
         settings["data"] = {k: v for k, v in settings["data"].items() if k != "glue_dir"}
     return settings
 
@@ -190,7 +192,11 @@ def zero_shot_references(specs: list[RunSpec]) -> dict[tuple[str, str], float]:
         if cfg.backbone.family != "encoder" or not cfg.backbone.get("pretrained"):
             continue
         score = frozen_cosine_pearson(
-            task, cfg.backbone.pretrained, cfg.data.glue_dir, cfg.data.max_length, cfg.data.get("max_eval_samples")
+            task,
+            cfg.backbone.pretrained,
+            cfg.data.glue_dir,
+            cfg.data.max_length,
+            cfg.data.get("max_eval_samples"),
         )
         if score is not None:
             references[(backbone, task)] = score
@@ -248,9 +254,18 @@ def claim_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             )
             if not better or not worse:
                 continue
-            differences = claims.paired_differences(better["scores"], worse["scores"])
+            trivial = better["majority"]
+            differences = claims.paired_differences(
+                *claims.both_learned(better["scores"], worse["scores"], trivial)
+            )
             result, interval = claims.verdict(differences)
-            out.append(_comparison(backbone, task, claim.name, claim.source, differences, interval, result))
+            out.append({
+                **_comparison(backbone, task, claim.name, claim.source, differences, interval, result),
+                "did_not_learn": {
+                    name: sorted(set(row["scores"]) - claims.learned_seeds(row["scores"], trivial))
+                    for name, row in ((claim.better, better), (claim.worse, worse))
+                },
+            })  # fmt: skip
     return out
 
 
@@ -325,7 +340,8 @@ def main(argv: list[str] | None = None) -> None:
         + (f"; NOT SEARCHED, fallback lr used: {not_searched}" if not_searched else ""),
         f"{len(results)} runs ({sum(bool(r.get('reused')) for r in results)} reused from an earlier invocation), "
         f"{jobs} side by side, {threads or 'default'} thread(s) each; wall time {wall_minutes:.1f} min",
-        "claims: paired over shared seeds; ci = the wider of the 95% percentile-bootstrap (scipy.stats.bootstrap) "
+        "claims: paired over the shared seeds where both runs scored 10+ points above the trivial predictor "
+        "(majority class; 0 for a correlation), did_not_learn = the others; ci = the wider of the 95% percentile-bootstrap (scipy.stats.bootstrap) "
         "and paired-t intervals of the mean difference, decided only when it excludes 0; parity: agree when the "
         "bootstrap interval holds 0 and |mean| <= the kronlab row's iqr",
     ]  # fmt: skip
@@ -333,11 +349,12 @@ def main(argv: list[str] | None = None) -> None:
                "above_majority", "zero_shot", "step_ms", "minutes_per_run", "lr", "lr_source"]  # fmt: skip
     comparison_columns = ["backbone", "task", "comparison", "source", "paired_seeds", "mean_difference", "ci_low",
                           "ci_high", "verdict"]  # fmt: skip
+    claim_columns = [*comparison_columns, "did_not_learn"]
     claim_table, parity_table = claim_rows(rows), parity_rows(rows)
     name = "quality" if args.plan == "cpu" else f"quality_{args.plan}"
     path = write_table(
         name, f"Quality: {args.plan} plan, GLUE dev", rows, columns, notes,
-        sections=[("Claims (paired over seeds)", comparison_columns, claim_table),
+        sections=[("Claims (paired over the seeds where both runs learned)", claim_columns, claim_table),
                   ("PEFT parity", [*comparison_columns, "ours_median", "peft_median", "ours_iqr"], parity_table)],
         runs=results, plan=plan.__dict__, claims=claim_table, parity=parity_table,
     )  # fmt: skip

@@ -91,9 +91,18 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
 
 
 def _differences(quality: dict[str, Any], task: str, better: str, worse: str) -> list[float]:
-    scores = {r["method"]: {int(seed): value for seed, value in r["scores"].items()}
-              for r in quality["rows"] if r["task"] == task}  # fmt: skip
-    return claims.paired_differences(scores.get(better, {}), scores.get(worse, {}))
+    rows = {r["method"]: r for r in quality["rows"] if r["task"] == task}
+    scores = {m: {int(seed): value for seed, value in r["scores"].items()} for m, r in rows.items()}
+    trivial = rows[better].get("majority") if better in rows else None
+    pair = claims.both_learned(scores.get(better, {}), scores.get(worse, {}), trivial)
+    return claims.paired_differences(*pair)
+
+
+def _did_not_learn(row: dict[str, Any]) -> str:
+    failed = {m: seeds for m, seeds in (row.get("did_not_learn") or {}).items() if seeds}
+    return (
+        "; ".join(f"{_label(m)} seeds {', '.join(map(str, seeds))}" for m, seeds in failed.items()) or "none"
+    )
 
 
 def _signed(values: list[float]) -> str:
@@ -106,13 +115,22 @@ def _interval(row: dict[str, Any]) -> str:
 
 def claims_block(quality: dict[str, Any]) -> list[str]:
     by_name = {claim.name: claim for claim in claims.CLAIMS}
-    header = ["task", "claim (paper)", "per-seed differences", "mean", "95% interval", "verdict"]
+    header = [
+        "task",
+        "claim (paper)",
+        "did not learn",
+        "per-seed differences",
+        "mean",
+        "95% interval",
+        "verdict",
+    ]
     lines = []
     for row in quality.get("claims", []):
         claim = by_name[row["comparison"]]
         differences = _differences(quality, row["task"], claim.better, claim.worse)
         lines.append([
-            TASK_NAMES.get(row["task"], row["task"]), f"{row['comparison']} ({row['source']})", _signed(differences),
+            TASK_NAMES.get(row["task"], row["task"]), f"{row['comparison']} ({row['source']})", _did_not_learn(row),
+            _signed(differences) or "none",
             _signed([row["mean_difference"]]) if row["mean_difference"] is not None else "n/a", _interval(row),
             row["verdict"],
         ])  # fmt: skip

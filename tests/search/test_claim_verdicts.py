@@ -11,6 +11,8 @@ from bench.claims import (
     SAME,
     UNRESOLVED,
     bootstrap_interval,
+    both_learned,
+    learned_seeds,
     paired_differences,
     parity_verdict,
     verdict,
@@ -74,3 +76,15 @@ def test_parity_agrees_inside_the_spread_and_differs_outside_it():
     assert parity_verdict(noise, spread=0.01)[0] == AGREE
     assert parity_verdict([d + 0.05 for d in noise], spread=0.01)[0] == DISAGREE
     assert parity_verdict(noise[:2], spread=0.01) == (UNRESOLVED, None)
+
+
+def test_only_seeds_where_both_runs_learned_are_paired():
+    """STS-B, seeds 1-5 (Pearson x100): LoRA stayed at a constant prediction on four seeds. Pairing every
+    seed would call "KronA above LoRA" from runs that did not learn; only seed 3 is comparable."""
+    krona = {1: 78.17, 2: 77.19, 3: 75.31, 4: 74.14, 5: 78.30}
+    lora = {1: 2.47, 2: 1.00, 3: 57.08, 4: 0.91, 5: 5.76}
+    assert verdict(paired_differences(krona, lora))[0] == SAME  # what the table said before
+    pair = both_learned(krona, lora, trivial=None)
+    assert pair == ({3: 75.31}, {3: 57.08})
+    assert verdict(paired_differences(*pair))[0] == UNRESOLVED
+    assert learned_seeds({1: 60.9, 2: 60.8}, trivial=50.9) == {1}  # 10 points above the majority class

@@ -22,13 +22,13 @@ def _row(method: str, scores: dict[str, float], **extra) -> dict:
 
 QUALITY = {
     "rows": [
-        _row("krona", {"1": 81.0, "2": 79.0, "3": 80.0}, lr="adapter.scale=4.0 optim.lr=0.0131"),
-        _row("lora", {"1": 80.0, "2": 81.0, "3": 80.0}),
+        _row("krona", {"1": 81.0, "2": 79.0, "3": 80.0, "4": 80.0}, lr="adapter.scale=4.0 optim.lr=0.0131"),
+        _row("lora", {"1": 80.0, "2": 81.0, "3": 80.0, "4": 52.0}),
         _row("bitfit", {"1": 77.0, "2": 78.0, "3": 76.0}, lr_source="NOT SEARCHED (fallback)"),
     ],
     "claims": [{"backbone": "minilm", "task": "sst2", "comparison": "KronA above LoRA at equal parameters",
                 "source": "KronA paper", "paired_seeds": 3, "mean_difference": -1 / 3, "ci_low": -2.5, "ci_high": 1.5,
-                "verdict": "not resolved at this budget"}],
+                "verdict": "not resolved at this budget", "did_not_learn": {"krona": [], "lora": [4]}}],
     "parity": [],
 }  # fmt: skip
 DOC = "# intro kept\n\n<!-- bench.quality_docs rows sst2 -->\nstale table\n<!-- /bench.quality_docs -->\n\nprose kept\n"
@@ -46,7 +46,7 @@ def test_a_block_is_replaced_by_the_table_and_the_text_around_it_is_kept():
         "| lora",
         "| krona",
     ]  # the plan's row order
-    assert "| krona | KronA | 37,634 | s=4 0.013 | 80.0 | 2.0 | 3 | 650 | 1.7 |" in text
+    assert "| krona | KronA | 37,634 | s=4 0.013 | 80.0 | 2.0 | 4 | 650 | 1.7 |" in text
     assert "0.0048 NOT SEARCHED" in text and "majority class 50.9" in text
     assert quality_docs.fill(text, QUALITY, None) == text  # filling twice changes nothing
 
@@ -54,10 +54,9 @@ def test_a_block_is_replaced_by_the_table_and_the_text_around_it_is_kept():
 def test_claim_rows_show_the_per_seed_differences_of_the_rows_scores():
     doc = "<!-- bench.quality_docs claims -->\n<!-- /bench.quality_docs -->\n"
     text = quality_docs.fill(doc, QUALITY, None)
-    assert (
-        "| SST-2 | KronA above LoRA at equal parameters (KronA paper) | +1.00, -2.00, 0 | -0.33 | -2.50 to 1.50 |"
-        in text
-    )
+    # seed 4: LoRA stayed at the majority class (52.0 < 50.9 + 10), so it is listed and not paired
+    row = "| SST-2 | KronA above LoRA at equal parameters (KronA paper) | LoRA r=4 (q, v) seeds 4 | +1.00, -2.00, 0 | -0.33 |"
+    assert row in text
 
 
 def test_a_task_with_no_runs_says_how_to_run_it():

@@ -137,3 +137,12 @@ def test_the_sts_reference_is_the_frozen_encoders_cosine_similarity(monkeypatch)
         abs(sts_reference.frozen_cosine_pearson("stsb", str(MINILM_DIR), str(GLUE_DIR), 64, dev_rows=200))
         < 30
     )
+
+
+def test_a_claim_pairs_only_the_seeds_where_both_runs_learned():
+    lora = [80.0, 52.0, 81.0, 79.0, 51.0]  # seeds 2 and 5 stayed within 10 points of the majority class
+    results = [fake_run("lora", i + 1, s) for i, s in enumerate(lora)]
+    results += [fake_run("krona", i + 1, 85.0 + i) for i in range(5)]
+    [claim] = quality.claim_rows(quality.aggregate(results, {"sst2": 50.9}))
+    assert claim["paired_seeds"] == 3 and claim["did_not_learn"] == {"krona": [], "lora": [2, 5]}
+    assert claim["mean_difference"] == pytest.approx(((85 - 80) + (87 - 81) + (88 - 79)) / 3)
