@@ -7,9 +7,9 @@ the 95% confidence interval of the mean difference: the wider of the percentile 
 it lies above zero, "opposite" when it lies below, "not resolved at this budget" when it contains zero
 (or fewer than 3 seeds are shared). Only seeds where both runs learned (10+ points above the trivial
 predictor) are paired: on STS-B at 125 steps LoRA stayed at a constant prediction on 4 of 5 seeds, and
-pairing those runs called "KronA above LoRA" by 63 points. With 5 seeds the percentile bootstrap alone is too narrow (its
-resamples hold at most 5 distinct values; it covers well below 95%): on SST-2 it called a -0.7 point
-difference with one tied seed "opposite" where the t interval, -1.6 to 0.2, does not.
+pairing those runs called "KronA above LoRA" by 63 points. With 5 seeds the percentile bootstrap alone
+is too narrow (its resamples hold at most 5 distinct values; it covers well below 95%): on SST-2 it
+called a -0.7 point difference with one tied seed "opposite" where the t interval, -1.6 to 0.2, does not.
 """
 
 from __future__ import annotations

@@ -87,9 +87,8 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
         return value
 
     settings = {name: get(name) for name in SAME_SETTINGS}
-    if isinstance(
-        settings["data"], dict
-    ):  # where the GLUE files lie is not a setting: a clone elsewhere reuses runs
+    # where the GLUE files lie is not a setting: a clone elsewhere reuses runs
+    if isinstance(settings["data"], dict):
         settings["data"] = {k: v for k, v in settings["data"].items() if k != "glue_dir"}
     return settings
 
@@ -189,7 +188,7 @@ def zero_shot_references(specs: list[RunSpec]) -> dict[tuple[str, str], float]:
     references = {}
     for backbone, task in sorted({(spec.backbone, spec.task) for spec in specs}):
         cfg = compose(*next(s for s in specs if (s.backbone, s.task) == (backbone, task)).overrides)
-        if cfg.backbone.family != "encoder" or not cfg.backbone.get("pretrained"):
+        if cfg.backbone.family != "encoder" or cfg.backbone.init == "random":  # nothing pretrained to ask
             continue
         score = frozen_cosine_pearson(
             task,
@@ -289,7 +288,7 @@ def parity_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _comparison(backbone, task, name, source, differences, interval, result) -> dict[str, Any]:
     return {
         "backbone": backbone, "task": task, "comparison": name, "source": source, "paired_seeds": len(differences),
-        "mean_difference": statistics.fmean(differences) if differences else None,
+        "differences": differences, "mean_difference": statistics.fmean(differences) if differences else None,
         "ci_low": interval[0] if interval else None, "ci_high": interval[1] if interval else None, "verdict": result,
     }  # fmt: skip
 
@@ -316,6 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     jobs = args.jobs or (1 if cuda else 2)
     threads = args.threads or (None if cuda else 1)
     specs = run_specs(args.plan, plan, cuda, args.override)
+    if not specs:
+        raise SystemExit(f"bench.quality: nothing to run: plan {args.plan} runs none of rows {list(plan.rows)} on "
+                         f"tasks {list(plan.tasks)} (on {list(plan.claim_rows_only)} only the rows a claim names)")  # fmt: skip
     started = time.perf_counter()
     results = run_all(specs, jobs, threads)
     wall_minutes = (time.perf_counter() - started) / 60

@@ -15,21 +15,24 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from bench import claims
 from bench.common import RESULTS_DIR
 from bench.quality_plans import ROWS
 from src.atomic import write_text_atomic
+from src.data import get_task
 
 DOC = Path(__file__).parent.parent / "docs" / "BENCHMARKS.md"
 BLOCK = re.compile(
     r"(<!-- bench\.quality_docs (?P<name>[^>]*?) -->\n)(?P<body>.*?)(<!-- /bench\.quality_docs -->)", re.S
 )
-TASK_NAMES = {"sst2": "SST-2", "stsb": "STS-B", "mrpc": "MRPC", "cola": "CoLA", "rte": "RTE", "qnli": "QNLI",
-              "qqp": "QQP", "mnli": "MNLI", "wnli": "WNLI"}  # fmt: skip
 
 
 class DocError(ValueError):
     pass
+
+
+def _task_name(task: str) -> str:
+    """GLUE's own spelling (SST-2, STS-B): the task's folder in the classic glue_data layout."""
+    return get_task(task).local_dir
 
 
 def _order(method: str) -> int:
@@ -90,14 +93,6 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
     return [intro, "", *_table(header, lines)]
 
 
-def _differences(quality: dict[str, Any], task: str, better: str, worse: str) -> list[float]:
-    rows = {r["method"]: r for r in quality["rows"] if r["task"] == task}
-    scores = {m: {int(seed): value for seed, value in r["scores"].items()} for m, r in rows.items()}
-    trivial = rows[better].get("majority") if better in rows else None
-    pair = claims.both_learned(scores.get(better, {}), scores.get(worse, {}), trivial)
-    return claims.paired_differences(*pair)
-
-
 def _did_not_learn(row: dict[str, Any]) -> str:
     failed = {m: seeds for m, seeds in (row.get("did_not_learn") or {}).items() if seeds}
     return (
@@ -114,7 +109,6 @@ def _interval(row: dict[str, Any]) -> str:
 
 
 def claims_block(quality: dict[str, Any]) -> list[str]:
-    by_name = {claim.name: claim for claim in claims.CLAIMS}
     header = [
         "task",
         "claim (paper)",
@@ -126,11 +120,9 @@ def claims_block(quality: dict[str, Any]) -> list[str]:
     ]
     lines = []
     for row in quality.get("claims", []):
-        claim = by_name[row["comparison"]]
-        differences = _differences(quality, row["task"], claim.better, claim.worse)
         lines.append([
-            TASK_NAMES.get(row["task"], row["task"]), f"{row['comparison']} ({row['source']})", _did_not_learn(row),
-            _signed(differences) or "none",
+            _task_name(row["task"]), f"{row['comparison']} ({row['source']})", _did_not_learn(row),
+            _signed(row["differences"]) or "none",
             _signed([row["mean_difference"]]) if row["mean_difference"] is not None else "n/a", _interval(row),
             row["verdict"],
         ])  # fmt: skip
@@ -149,7 +141,7 @@ def parity_block(quality: dict[str, Any]) -> list[str]:
         "verdict",
     ]
     lines = [
-        [TASK_NAMES.get(row["task"], row["task"]), row["comparison"], _number(row["ours_median"]),
+        [_task_name(row["task"]), row["comparison"], _number(row["ours_median"]),
          _number(row["peft_median"]), _number(row["ours_iqr"]), _number(row["mean_difference"], 2), _interval(row),
          row["verdict"]]
         for row in quality.get("parity", [])

@@ -28,7 +28,7 @@ QUALITY = {
     ],
     "claims": [{"backbone": "minilm", "task": "sst2", "comparison": "KronA above LoRA at equal parameters",
                 "source": "KronA paper", "paired_seeds": 3, "mean_difference": -1 / 3, "ci_low": -2.5, "ci_high": 1.5,
-                "verdict": "not resolved at this budget", "did_not_learn": {"krona": [], "lora": [4]}}],
+                "verdict": "not resolved at this budget", "did_not_learn": {"krona": [], "lora": [4]}, "differences": [1.0, -2.0, 0.0]}],
     "parity": [],
 }  # fmt: skip
 DOC = "# intro kept\n\n<!-- bench.quality_docs rows sst2 -->\nstale table\n<!-- /bench.quality_docs -->\n\nprose kept\n"

@@ -146,3 +146,16 @@ def test_a_claim_pairs_only_the_seeds_where_both_runs_learned():
     [claim] = quality.claim_rows(quality.aggregate(results, {"sst2": 50.9}))
     assert claim["paired_seeds"] == 3 and claim["did_not_learn"] == {"krona": [], "lora": [2, 5]}
     assert claim["mean_difference"] == pytest.approx(((85 - 80) + (87 - 81) + (88 - 79)) / 3)
+
+
+def test_the_zero_shot_reference_is_not_asked_of_a_random_init_backbone():
+    """tiny_bert names bert-base-uncased as its pretrained source but builds random weights: no reference
+    (asking would download, or fail offline, a model the runs never used)."""
+    plan = PLANS["smoke"].__class__(**{**PLANS["smoke"].__dict__, "tasks": ("stsb",), "rows": ("lora",)})
+    specs = quality.run_specs("smoke", plan, cuda=False, extra=[f"data.glue_dir={GLUE_DIR}"])
+    assert specs and quality.zero_shot_references(specs) == {}
+
+
+def test_a_plan_selection_that_runs_nothing_is_refused_in_one_line():
+    with pytest.raises(SystemExit, match="nothing to run: .* only the rows a claim names"):
+        quality.main(["--tasks", "stsb", "--rows", "krona_b"])
