@@ -29,7 +29,7 @@ train: install
 	$(PY) -m src.train $(ARGS)
 
 test: install
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

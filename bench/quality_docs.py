@@ -1,9 +1,9 @@
-"""Fill the quality tables of docs/BENCHMARKS.md from bench/results/quality.json and search_<plan>.json.
+"""Fill the quality tables of docs/BENCHMARKS.md from a study's report (bench/results/quality.json: the cpu study's).
 
 Each generated table sits between ``<!-- bench.quality_docs NAME -->`` and ``<!-- /bench.quality_docs -->``,
 NAME one of ``rows <task>``, ``claims``, ``parity``, ``search <task>``. Everything outside the markers is
-left as written. After ``python -m bench.quality`` or ``python -m bench.search``, run
-``python -m bench.quality_docs`` so the docs quote the committed tables, never numbers typed by hand.
+left as written. After ``python -m src.study study=cpu``, run ``python -m bench.quality_docs`` so the docs
+quote the committed tables, never numbers typed by hand.
 """
 
 from __future__ import annotations
@@ -11,12 +11,10 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS_DIR
-from bench.quality_plans import ROWS
 from src.atomic import write_text_atomic
 from src.data import get_task
 
@@ -35,12 +33,8 @@ def _task_name(task: str) -> str:
     return get_task(task).local_dir
 
 
-def _order(method: str) -> int:
-    return list(ROWS).index(method) if method in ROWS else len(ROWS)
-
-
-def _label(method: str) -> str:
-    return ROWS[method].label if method in ROWS and ROWS[method].label else method
+def _labels(quality: dict[str, Any]) -> dict[str, str]:
+    return {r["method"]: r.get("label") or r["method"] for r in quality["rows"]}
 
 
 def _number(value: float | None, digits: int = 1) -> str:
@@ -65,9 +59,9 @@ def _table(header: list[str], lines: list[list[str]]) -> list[str]:
 
 
 def rows_block(quality: dict[str, Any], task: str) -> list[str]:
-    rows = sorted((r for r in quality["rows"] if r["task"] == task), key=lambda r: _order(r["method"]))
+    rows = [r for r in quality["rows"] if r["task"] == task]  # in the study's row order
     if not rows:
-        return [f"Not run yet: `python -m bench.quality --tasks {task}`."]
+        return [f"Not run yet: `python -m src.study study=cpu` (task {task})."]
     majority, zero_shot = rows[0].get("majority"), rows[0].get("zero_shot")
     metric = rows[0].get("metric") or "score"
     intro = f"Dev {metric} x100, median over seeds and interquartile range; "
@@ -75,7 +69,7 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
         intro += f"majority class {majority:.1f}."
     elif zero_shot is not None:
         intro += (f"no majority class (a regression task); the frozen pretrained encoder's own cosine similarity, "
-                  f"nothing trained, scores {zero_shot:.1f} (`bench/sts_reference.py`).")  # fmt: skip
+                  f"nothing trained, scores {zero_shot:.1f} (`src/study/sts_reference.py`).")  # fmt: skip
     else:
         intro += "no majority-class score (a regression task)."
     header = ["row", "method", "trainable", "learning rate", "median", "IQR", "seeds", "step ms", "min/run"]
@@ -85,7 +79,7 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
             "" if r["lr_source"] == "searched" or r["lr_source"].startswith("searched (") else " NOT SEARCHED"
         )
         lines.append([
-            r["method"], _label(r["method"]), f"{r['trainable']:,}" if r.get("trainable") else "n/a",
+            r["method"], r.get("label") or r["method"], f"{r['trainable']:,}" if r.get("trainable") else "n/a",
             _learning_rate(r["lr"]) + source, _number(r["median"]), _number(r["iqr"]),
             f"{r['seeds']}" + (f" ({r['failed']} failed)" if r.get("failed") else ""),
             _number(r.get("step_ms"), 0), _number(r.get("minutes_per_run")),
@@ -93,10 +87,11 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
     return [intro, "", *_table(header, lines)]
 
 
-def _did_not_learn(row: dict[str, Any]) -> str:
+def _did_not_learn(row: dict[str, Any], labels: dict[str, str]) -> str:
     failed = {m: seeds for m, seeds in (row.get("did_not_learn") or {}).items() if seeds}
     return (
-        "; ".join(f"{_label(m)} seeds {', '.join(map(str, seeds))}" for m, seeds in failed.items()) or "none"
+        "; ".join(f"{labels.get(m, m)} seeds {', '.join(map(str, seeds))}" for m, seeds in failed.items())
+        or "none"
     )
 
 
@@ -119,9 +114,10 @@ def claims_block(quality: dict[str, Any]) -> list[str]:
         "verdict",
     ]
     lines = []
+    labels = _labels(quality)
     for row in quality.get("claims", []):
         lines.append([
-            _task_name(row["task"]), f"{row['comparison']} ({row['source']})", _did_not_learn(row),
+            _task_name(row["task"]), f"{row['comparison']} ({row['source']})", _did_not_learn(row, labels),
             _signed(row["differences"]) or "none",
             _signed([row["mean_difference"]]) if row["mean_difference"] is not None else "n/a", _interval(row),
             row["verdict"],
@@ -149,30 +145,26 @@ def parity_block(quality: dict[str, Any]) -> list[str]:
     return _table(header, lines) if lines else ["No parity pair has both of its rows run yet."]
 
 
-def search_block(search: dict[str, Any], task: str) -> list[str]:
-    sweeps = sorted((s for s in search["sweeps"] if s["task"] == task), key=lambda s: _order(s["method"]))
-    if not sweeps:
-        return [f"Not searched yet: `python -m bench.search --tasks {task}`."]
-    trials = defaultdict(list)
-    for trial in search["rows"]:
-        if trial["objective"] is not None:
-            trials[(trial["task"], trial["method"])].append(trial["objective"])
+def search_block(quality: dict[str, Any], task: str) -> list[str]:
+    searches = [s for s in quality.get("searches", []) if s["task"] == task]
+    if not searches:
+        return [f"Not searched yet: `python -m src.study study=cpu` (task {task})."]
     header = ["row", "trials", "failed", "chosen", "held-out score", "lowest trial score"]
     lines = []
-    for sweep in sweeps:
+    for search in searches:
         chosen = ", ".join(
             f"{key.split('.')[-1]} {value:.2g}"
-            for key, value in sorted(sweep["params"].items(), reverse=True)
+            for key, value in sorted(search["params"].items(), reverse=True)
         )
-        scores = trials[(task, sweep["method"])]
+        scores = [t["value"] for t in search["trial_values"] if t["value"] is not None]
         lines.append([
-            sweep["method"], str(sweep["trials"]), str(sweep["failed"]), chosen, _number(100 * sweep["objective"]),
+            search["method"], str(search["trials"]), str(search["failed"]), chosen, _number(search["objective"]),
             _number(100 * min(scores)) if scores else "n/a",
         ])  # fmt: skip
     return _table(header, lines)
 
 
-def render(name: str, quality: dict[str, Any], search: dict[str, Any] | None) -> list[str]:
+def render(name: str, quality: dict[str, Any]) -> list[str]:
     kind, _, task = name.partition(" ")
     if kind == "rows" and task:
         return rows_block(quality, task)
@@ -181,25 +173,19 @@ def render(name: str, quality: dict[str, Any], search: dict[str, Any] | None) ->
     if kind == "parity" and not task:
         return parity_block(quality)
     if kind == "search" and task:
-        if search is None:
-            raise DocError(
-                "the doc has a search table but there is no search_<plan>.json: run python -m bench.search first"
-            )
-        return search_block(search, task)
+        return search_block(quality, task)
     raise DocError(
         f"unknown table {name!r} in the doc: use 'rows <task>', 'claims', 'parity' or 'search <task>'"
     )
 
 
-def fill(text: str, quality: dict[str, Any], search: dict[str, Any] | None) -> str:
+def fill(text: str, quality: dict[str, Any]) -> str:
     """The doc with every generated table replaced; raises DocError when it has no marker at all."""
     if not BLOCK.search(text):
         raise DocError(
             "the doc has no '<!-- bench.quality_docs NAME -->' ... '<!-- /bench.quality_docs -->' block"
         )
-    return BLOCK.sub(
-        lambda m: m.group(1) + "\n".join(render(m["name"], quality, search)) + "\n" + m.group(4), text
-    )
+    return BLOCK.sub(lambda m: m.group(1) + "\n".join(render(m["name"], quality)) + "\n" + m.group(4), text)
 
 
 def _load(path: Path, what: str) -> dict[str, Any]:
@@ -210,15 +196,14 @@ def _load(path: Path, what: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--plan", default="cpu")
+    parser.add_argument(
+        "--report", type=Path, default=RESULTS_DIR / "quality.json", help="a study's report.json"
+    )
     parser.add_argument("--doc", type=Path, default=DOC)
     args = parser.parse_args(argv)
-    quality_name = "quality" if args.plan == "cpu" else f"quality_{args.plan}"
     try:
-        quality = _load(RESULTS_DIR / f"{quality_name}.json", f"python -m bench.quality --plan {args.plan}")
-        search_path = RESULTS_DIR / f"search_{args.plan}.json"
-        search = json.loads(search_path.read_text()) if search_path.is_file() else None
-        text = fill(args.doc.read_text(), quality, search)
+        quality = _load(args.report, "python -m src.study study=cpu")
+        text = fill(args.doc.read_text(), quality)
     except DocError as error:
         raise SystemExit(f"bench.quality_docs: {error}") from None
     write_text_atomic(args.doc, text)

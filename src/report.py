@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from src.callbacks.latency import LatencySettings
@@ -143,6 +144,14 @@ def score_of(row: dict[str, Any], results: dict[str, Any]) -> float | None:
     return None if value is None else 100.0 * value
 
 
+def spread(scores: Sequence[float]) -> dict[str, float | None]:
+    """Median and interquartile range over seeds (numpy's linear percentiles): the study report's numbers."""
+    if not len(scores):
+        return {"median": None, "iqr": None, "q25": None, "q75": None}
+    q25, median, q75 = (float(v) for v in np.percentile(list(scores), [25, 50, 75]))
+    return {"median": median, "iqr": q75 - q25, "q25": q25, "q75": q75}
+
+
 def settings(rows: pd.DataFrame) -> pd.Series:
     """What differs between runs of the same method, backbone and task besides the seed, as one label."""
     labels = pd.Series("", index=rows.index)
@@ -198,6 +207,8 @@ def summarise(runs: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
         lambda p: "/".join(sorted(set(p.dropna()))) or None
     )
     table["steps_timed"] = grouped["steps_timed"].min()
+    medians = grouped["score"].agg(lambda s: spread(list(s.dropna()))).apply(pd.Series)
+    table = table.join(medians.add_prefix("score_"))
     table.insert(0, "seeds", grouped.size())
     table = table.reset_index()
     if with_paper:

@@ -26,7 +26,6 @@ GROUPS = [
     "paths",
     "hydra",
     "debug",
-    "hparams_search",
 ]
 
 

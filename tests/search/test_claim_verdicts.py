@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.claims import (
+from src.study.claims import (
     AGREE,
     DISAGREE,
     OPPOSITE,

@@ -1,0 +1,48 @@
+"""What a run computed, read from its resolved config: two runs with the same identity trained the same
+model on the same rows, wherever their checkouts sit, so a finished one is reused and never rerun.
+
+Left out: where files lie (``paths``, any absolute path), how a run is watched (``logger``,
+``callbacks``) and what it resumes from (``ckpt_path``): none of them changes a number it reports.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from src.results import RESULTS_FILE, STATUS_FINISHED, read_results
+
+NOT_COMPUTED = ("paths", "logger", "callbacks", "ckpt_path")
+
+
+def _is_location(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("/", "~", "./", "../"))
+
+
+def _strip(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {k: _strip(v) for k, v in tree.items() if not _is_location(v)}
+    if isinstance(tree, list):
+        return [_strip(v) for v in tree]
+    return tree
+
+
+def identity(config: dict[str, Any] | DictConfig) -> str:
+    """A canonical JSON text of what the run computes."""
+    if isinstance(config, DictConfig):
+        config = OmegaConf.to_container(config, resolve=True)
+    kept = {k: v for k, v in config.items() if k not in NOT_COMPUTED}
+    return json.dumps(_strip(kept), sort_keys=True)
+
+
+def finished(run_dir: Path, wanted: str) -> dict[str, Any] | None:
+    """The run's results.json when it finished computing exactly ``wanted``, else None."""
+    if not (run_dir / RESULTS_FILE).exists():
+        return None
+    results = read_results(run_dir)
+    if results.get("status") != STATUS_FINISHED or "config" not in results:
+        return None
+    return results if identity(results["config"]) == wanted else None
