@@ -1,6 +1,8 @@
 """Compacter (Karimi Mahabadi et al.): Houlsby adapters whose projections are PHM layers,
 ``W = sum_i kron(A_i, s_i t_i^T)`` with n rule matrices A_i (n x n) shared by every layer of the model
-and rank-``rank`` factors s_i, t_i per layer. Compacter++ (compacterpp.py) uses the FFN blocks only."""
+and rank-``rank`` factors s_i, t_i per layer, wired as adapter-hub's ``CompacterConfig`` (its Houlsby wiring, GELU,
+reduction 32; src/adapters/_wiring.py). Compacter++ (compacterpp.py) uses the FFN blocks only, with adapter-hub's
+``CompacterPlusPlusConfig`` (Pfeiffer) wiring."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from torch import nn
 from src.fields import setting
 
 from ._blocks import block_sites, bottleneck_size, check_activation, check_placement
+from ._wiring import SEQUENTIAL_WIRINGS, install_bottleneck
 from .base import Adapter, AdapterError
 from .houlsby import BottleneckAdapter
 from .kron import kron_matmul
-from .placement import Placement, add_child, install_sequential
+from .placement import Placement, add_child
 from .registry import MethodConfig, register
 
 RULES_NAME = "compacter_rules"
@@ -60,10 +63,13 @@ class CompacterAdapter(BottleneckAdapter):
 class CompacterConfig(MethodConfig):
     n: int = 4
     rank: int = 1
-    bottleneck: int | None = setting(None, ge=1)  # null: hidden / reduction_factor, rounded up to a multiple of n
+    bottleneck: int | None = setting(
+        None, ge=1
+    )  # null: hidden / reduction_factor, rounded up to a multiple of n
     reduction_factor: float | None = setting(32, gt=0)
     activation: str = "gelu"
     placement: str = "ffn_attention"
+    wiring: str = setting("houlsby", choices=SEQUENTIAL_WIRINGS)  # src/adapters/_wiring.py
 
     def validate(self) -> None:
         if self.n < 1 or self.rank < 1:
@@ -75,7 +81,9 @@ class CompacterConfig(MethodConfig):
 def phm_bottleneck(width: int, cfg: CompacterConfig) -> int:
     """The bottleneck size, rounded up to a multiple of n (PHM layers need n to divide both sizes)."""
     if width % cfg.n != 0:
-        raise AdapterError(f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors.")
+        raise AdapterError(
+            f"Compacter needs adapter.n={cfg.n} to divide the hidden size {width}; pick n among its divisors."
+        )
     size = bottleneck_size(width, cfg.bottleneck, cfg.reduction_factor)
     return -(-size // cfg.n) * cfg.n
 
@@ -91,7 +99,7 @@ def install_compacters(
         size = phm_bottleneck(site.width, cfg)
         down = PHMLinear(site.width, size, rules, cfg.rank)
         up = PHMLinear(size, site.width, rules, cfg.rank)
-        adapters.append(install_sequential(model, site, adapter_type(down, up, cfg.activation)))
+        adapters.append(install_bottleneck(model, site, adapter_type(down, up, cfg.activation), cfg.wiring))
     return adapters
 
 

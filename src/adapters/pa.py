@@ -1,5 +1,8 @@
-"""Parallel adapter (He et al.): ``FFN(x) + s * up(ReLU(down(x)))`` parallel to each FFN block.
-Down Kaiming-uniform, up and biases zero, so the model starts as the base model."""
+"""Parallel adapter (He et al.) as adapter-hub's ``ParBnConfig`` defines it: ``s * up(ReLU(down(x)))`` reads each
+FFN block's input x and adds to the FFN branch after its dropout, before the residual add and norm:
+``N(x + D(FFN(x)) + s * f(x))``, s = 4. Down Kaiming-uniform, up and biases zero (adapter-hub's "mam_adapter"
+init), so the model starts as the base model. ``adapter.wiring=projection`` adds before the dropout (kronlab before
+issue 23; the same function in eval mode)."""
 
 from __future__ import annotations
 
@@ -12,8 +15,9 @@ from torch import nn
 from src.fields import setting
 
 from ._blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
+from ._wiring import PARALLEL_WIRINGS, install_parallel_adapter
 from .base import Adapter
-from .placement import Placement, install_parallel
+from .placement import Placement
 from .registry import MethodConfig, register
 
 
@@ -42,6 +46,7 @@ class ParallelAdapterConfig(MethodConfig):
     scale: float = 4.0
     activation: str = "relu"
     placement: str = "ffn"
+    wiring: str = setting("branch", choices=PARALLEL_WIRINGS)  # src/adapters/_wiring.py
 
     def validate(self) -> None:
         check_activation(self.activation)
@@ -50,12 +55,18 @@ class ParallelAdapterConfig(MethodConfig):
 
 @register("pa", ParallelAdapterConfig, starts_as="base")
 def apply(model: nn.Module, cfg: ParallelAdapterConfig, placement: Placement) -> list[Adapter]:
-    """Parallel adapter: s * up(ReLU(down(x))) parallel to each FFN block; starts as the base model."""
+    """Parallel adapter (adapter-hub ParBnConfig): s * up(ReLU(down(x))) parallel to each FFN block; starts as the base."""
     return [
-        install_parallel(
+        install_parallel_adapter(
             model,
             site,
-            ParallelAdapter(site.width, bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor), cfg.scale, cfg.activation),
+            ParallelAdapter(
+                site.width,
+                bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor),
+                cfg.scale,
+                cfg.activation,
+            ),
+            cfg.wiring,
         )
         for site in block_sites(placement, cfg.placement)
     ]

@@ -20,11 +20,19 @@ from .base import Adapter, AdapterError, attach_host
 
 @dataclass(frozen=True)
 class Site:
-    """One block of one layer: the adapter reads the input of ``reads`` and changes the output of ``writes``."""
+    """One block of one layer: the adapter reads the input of ``reads`` and changes the output of ``writes``.
+
+    Where a family declares them, the block's residual wiring too (what adapter-hub's bottleneck adapters need):
+    ``branch`` outputs the block's branch ``D(h)`` (after its dropout, just before the residual add), ``residual``
+    takes the block's residual stream ``x`` as its first input, and ``norm`` is the norm over ``x + D(h)`` in a
+    post-norm layer (BERT's ``LayerNorm``; None in a pre-norm layer, T5 or Llama)."""
 
     reads: str
     writes: str
     width: int
+    branch: str | None = None
+    residual: str | None = None
+    norm: str | None = None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,17 @@ from .base import BackboneError
 
 
 @dataclass(frozen=True)
+class Wiring:
+    """One block's residual wiring, relative to a layer: ``branch`` outputs the block's branch D(h) after its
+    dropout, ``residual`` takes the residual stream x as its first input, ``norm`` normalises x + D(h)
+    (post-norm layers only; None where the norm comes before the block)."""
+
+    branch: str
+    residual: str
+    norm: str | None = None
+
+
+@dataclass(frozen=True)
 class Stack:
     """A stack of identical layers: ``layers`` (a ModuleList) with ``count`` entries (a config attribute)."""
 
@@ -28,6 +39,9 @@ class Stack:
     attention_output: str  # where an attention adapter writes (BERT: the output projection)
     ffn_input: str  # the FFN block: an adapter reads this module's input ...
     ffn_output: str  # ... and writes this module's output (before dropout, residual and norm)
+    # Each block's residual wiring (Site.branch / residual / norm), for adapter-hub's bottleneck wirings:
+    attention_wiring: Wiring | None = None
+    ffn_wiring: Wiring | None = None
 
 
 @dataclass(frozen=True)
@@ -51,12 +65,23 @@ def _bert_like(base: str = "{base}", targets=("query", "value"), heads=("classif
         "attention.output.dense",
         "intermediate",
         "output.dense",
+        attention_wiring=Wiring("attention.output.dropout", "attention.self", "attention.output.LayerNorm"),
+        ffn_wiring=Wiring("output.dropout", "intermediate", "output.LayerNorm"),
     )
     return Architecture("encoder", (layer,), targets, heads, ("LayerNorm",), **kw)
 
 
 def _llama_like(norm: str) -> Architecture:
-    layer = Stack("{base}.layers", "num_hidden_layers", "self_attn", "self_attn", "mlp", "mlp")
+    layer = Stack(
+        "{base}.layers",
+        "num_hidden_layers",
+        "self_attn",
+        "self_attn",
+        "mlp",
+        "mlp",
+        attention_wiring=Wiring("self_attn", "input_layernorm"),
+        ffn_wiring=Wiring("mlp", "post_attention_layernorm"),
+    )
     return Architecture("decoder", (layer,), ("q_proj", "v_proj"), ("score",), (norm,), token_type_ids=False)
 
 
@@ -68,6 +93,8 @@ _T5_STACKS = (
         "layer.0.SelfAttention",
         "layer.1.DenseReluDense",
         "layer.1.DenseReluDense",
+        attention_wiring=Wiring("layer.0.dropout", "layer.0.layer_norm"),
+        ffn_wiring=Wiring("layer.1.dropout", "layer.1.layer_norm"),
     ),
     Stack(
         "decoder.block",
@@ -76,6 +103,8 @@ _T5_STACKS = (
         "layer.0.SelfAttention",
         "layer.2.DenseReluDense",
         "layer.2.DenseReluDense",
+        attention_wiring=Wiring("layer.0.dropout", "layer.0.layer_norm"),
+        ffn_wiring=Wiring("layer.2.dropout", "layer.2.layer_norm"),
     ),
 )
 
@@ -95,7 +124,18 @@ ARCHITECTURES: dict[str, Architecture] = {
     "mistral": _llama_like("MistralRMSNorm"),
     "gpt2": Architecture(
         "decoder",
-        (Stack("{base}.h", "num_hidden_layers", "attn", "attn", "mlp", "mlp"),),
+        (
+            Stack(
+                "{base}.h",
+                "num_hidden_layers",
+                "attn",
+                "attn",
+                "mlp",
+                "mlp",
+                attention_wiring=Wiring("attn", "ln_1"),
+                ffn_wiring=Wiring("mlp", "ln_2"),
+            ),
+        ),
         ("c_attn",),
         ("score",),
         ("LayerNorm",),
@@ -124,6 +164,17 @@ def model_types(kind: str) -> tuple[str, ...]:
     return tuple(sorted(t for t, row in ARCHITECTURES.items() if row.kind == kind))
 
 
+def wiring_paths(layer: str, wiring: Wiring | None) -> dict[str, str | None]:
+    """A block's wiring as Site fields, its paths made relative to the model."""
+    if wiring is None:
+        return {}
+    return {
+        "branch": f"{layer}.{wiring.branch}",
+        "residual": f"{layer}.{wiring.residual}",
+        "norm": f"{layer}.{wiring.norm}" if wiring.norm else None,
+    }
+
+
 def placement_for(model: nn.Module, family: str) -> Placement:
     """The placement of one model instance, read from its row and its config."""
     config = model.config
@@ -137,9 +188,21 @@ def placement_for(model: nn.Module, family: str) -> Placement:
             layer = f"{prefix}.{i}"
             self_attention.append(f"{layer}.{stack.self_attention}")
             attention.append(
-                Site(f"{layer}.{stack.self_attention}", f"{layer}.{stack.attention_output}", hidden)
+                Site(
+                    f"{layer}.{stack.self_attention}",
+                    f"{layer}.{stack.attention_output}",
+                    hidden,
+                    **wiring_paths(layer, stack.attention_wiring),
+                )
             )
-            ffn.append(Site(f"{layer}.{stack.ffn_input}", f"{layer}.{stack.ffn_output}", hidden))
+            ffn.append(
+                Site(
+                    f"{layer}.{stack.ffn_input}",
+                    f"{layer}.{stack.ffn_output}",
+                    hidden,
+                    **wiring_paths(layer, stack.ffn_wiring),
+                )
+            )
     num_heads = config.num_attention_heads
     head_dim = getattr(config, "head_dim", None) or getattr(config, "d_kv", None) or hidden // num_heads
     parameter_names = [name for name, _ in model.named_parameters()]

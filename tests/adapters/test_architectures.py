@@ -22,6 +22,10 @@ def test_every_site_names_a_module_and_every_target_a_linear(tiny_backbones):
         placement, model = backbone.placement(), backbone.model
         for site in placement.ffn + placement.attention:
             model.get_submodule(site.reads), model.get_submodule(site.writes)
+            assert site.branch and site.residual, f"{family}: {site.writes} declares no residual wiring"
+            for path in (site.branch, site.residual, site.norm):
+                if path:
+                    model.get_submodule(path)
         for path in placement.self_attention:
             model.get_submodule(path)
         layer_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
