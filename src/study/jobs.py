@@ -80,7 +80,7 @@ def value_text(value: Any) -> str:
 
 
 def trial_dir(study: StudySettings, key: str, params: dict[str, Any], seed: int) -> Path:
-    """``search/<backbone>-<task>-<row>/lr4.848e-03-<hash>-seed42``: readable, and unique per values."""
+    """``search/<search name>/lr0.004848-<hash>-seed42``: readable, and unique per values."""
     short = "-".join(f"{name.split('.')[-1]}{value_text(value)}" for name, value in sorted(params.items()))
     digest = hashlib.sha1(json.dumps(params, sort_keys=True).encode()).hexdigest()[:6]
     return Path(study.dir) / SEARCH_DIR / key / f"{short}-{digest}-seed{seed}"
@@ -90,17 +90,38 @@ def search_key(backbone: str, task: str, row: str) -> str:
     return f"{backbone}-{task}-{row}"
 
 
+def search_name(study: StudySettings, backbone: str, task: str, row: str, passthrough: list[str]) -> str:
+    """``<backbone>-<task>-<row>@<digest>``: the digest of what every trial shares (the row's resolved config,
+    the space, the seeds a trial), so a search is reused only for the same question, and a changed row
+    (another method function, budget or space) is searched afresh beside the old one."""
+    values = trial_values(study, {}, FIRST_TRIAL_SEED, Path("/"))
+    probe = identity(train_config_with(row_overrides(study, backbone, task, row, passthrough), values))
+    space = {**study.search.space, **study.rows[row].space}
+    text = json.dumps([probe, space, study.search.seeds_per_trial], sort_keys=True)
+    return f"{search_key(backbone, task, row)}@{hashlib.sha1(text.encode()).hexdigest()[:8]}"
+
+
+def trial_values(study: StudySettings, params: dict[str, Any], seed: int, run_dir: Path) -> list[str]:
+    return [
+        "data.split_protocol=search", f"data.search_validation_rows={study.search.validation_rows}",
+        *(f"{name}={value}" for name, value in params.items()), f"seed={seed}", f"paths.output_dir={run_dir}",
+    ]  # fmt: skip
+
+
 def trial_jobs(
-    study: StudySettings, backbone: str, task: str, row: str, params: dict[str, Any], passthrough: list[str]
+    study: StudySettings,
+    backbone: str,
+    task: str,
+    row: str,
+    params: dict[str, Any],
+    passthrough: list[str],
+    name: str,
 ) -> list[Job]:
     """A trial's runs: one per seed, trained on the training rows minus a held-out slice, scored on it."""
     jobs = []
     for seed in range(FIRST_TRIAL_SEED, FIRST_TRIAL_SEED + study.search.seeds_per_trial):
-        run_dir = trial_dir(study, search_key(backbone, task, row), params, seed)
-        values = [
-            "data.split_protocol=search", f"data.search_validation_rows={study.search.validation_rows}",
-            *(f"{name}={value}" for name, value in params.items()), f"seed={seed}", f"paths.output_dir={run_dir}",
-        ]  # fmt: skip
+        run_dir = trial_dir(study, name, params, seed)
+        values = trial_values(study, params, seed, run_dir)
         base = row_overrides(study, backbone, task, row, passthrough)
         jobs.append(Job(run_dir, tuple(base), tuple(values), backbone, task, row, seed))
     return jobs

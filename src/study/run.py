@@ -21,7 +21,7 @@ from .references import majority_baselines, zero_shot_references
 from .report import write_report
 from .search import best_params, counted, open_searches, run_searches
 from .settings import StudySettings, check_study
-from .storage import open_storage, storage_url
+from .storage import open_storage, storage_exists, storage_url
 
 STAGES = ("all", "search", "runs", "report")
 
@@ -58,9 +58,9 @@ def check_jobs(study: StudySettings, passthrough: list[str]) -> list[str]:
     return [*passthrough, f"logger.group=study-{study.name}"] if wants_group else passthrough
 
 
-def searches_table(study: StudySettings, storage: Any) -> list[dict[str, Any]]:
+def searches_table(study: StudySettings, storage: Any, passthrough: list[str]) -> list[dict[str, Any]]:
     out = []
-    for search in open_searches(study, storage):
+    for search in open_searches(study, storage, passthrough):
         trials = counted(search.optuna_study.get_trials(deepcopy=False))
         complete = [t for t in trials if t.state == TrialState.COMPLETE]
         best = max(complete, key=lambda t: (t.value, -t.number)) if complete else None
@@ -104,8 +104,19 @@ def report(
         "when the bootstrap interval holds 0 and |mean| <= the kronlab row's iqr",
     ]  # fmt: skip
     path = write_report(study, rows, records, claim_rows(study, rows), parity_rows(study, rows),
-                        searches_table(study, storage), notes)  # fmt: skip
+                        searches_table(study, storage, passthrough), notes)  # fmt: skip
     print(f"wrote {path.with_suffix('.json')} and {path}", flush=True)
+
+
+def dry_run_copy(study: StudySettings) -> Any:
+    """The storage's searches copied into memory: a dry run asks what the real one would, and writes nothing."""
+    memory = optuna.storages.InMemoryStorage()
+    if not storage_exists(study):
+        return memory
+    storage = open_storage(study)
+    for summary in optuna.get_all_study_summaries(storage):
+        optuna.copy_study(from_study_name=summary.study_name, from_storage=storage, to_storage=memory)
+    return memory
 
 
 def run_study(argv: Sequence[str]) -> None:
@@ -114,7 +125,7 @@ def run_study(argv: Sequence[str]) -> None:
     study = compose_study(study_args)
     check_study(study)
     passthrough = check_jobs(study, passthrough)
-    storage = optuna.storages.InMemoryStorage() if study.dry_run else open_storage(study)
+    storage = dry_run_copy(study) if study.dry_run else open_storage(study)
     launched = 0
 
     def send(jobs: list[Job], stage: str) -> int:
@@ -125,9 +136,9 @@ def run_study(argv: Sequence[str]) -> None:
     if study.stage in ("all", "search"):
         chosen = run_searches(study, storage, passthrough, send, max_rounds=1 if study.dry_run else None)
     else:
-        chosen = {search.key: best_params(search) for search in open_searches(study, storage)}
+        chosen = {search.key: best_params(search) for search in open_searches(study, storage, passthrough)}
     jobs = seed_jobs(study, chosen, passthrough)
     if study.stage in ("all", "runs"):
         send(jobs, "runs")
     if study.stage in ("all", "report") and not study.dry_run:
-        report(study, jobs, chosen, storage, launched, (time.perf_counter() - started) / 60)
+        report(study, jobs, chosen, storage, passthrough, launched, (time.perf_counter() - started) / 60)

@@ -19,6 +19,7 @@ import time
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -26,11 +27,10 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from src.fields import ConfigError
 from src.results import read_results
 from src.train import objective
 
-from .jobs import Job, search_key, trial_jobs
+from .jobs import Job, search_name, trial_jobs
 from .settings import StudySettings
 from .space import distributions
 from .storage import retry_callback
@@ -62,20 +62,17 @@ def searched_rows(study: StudySettings) -> list[tuple[str, str, str]]:
             if study.rows[r].lr_from is None]  # fmt: skip
 
 
-def open_searches(study: StudySettings, storage: BaseStorage) -> list[Search]:
+def open_searches(study: StudySettings, storage: BaseStorage, passthrough: list[str]) -> list[Search]:
     searches = []
     for backbone, task, row in searched_rows(study):
         space_text = {**study.search.space, **study.rows[row].space}
-        name = search_key(backbone, task, row)
+        name = search_name(study, backbone, task, row, passthrough)
         optuna_study = optuna.create_study(
             storage=storage, study_name=name, direction="maximize", load_if_exists=True
         )
-        stored = optuna_study.user_attrs.get("space")
-        if stored is None:
+        if "space" not in optuna_study.user_attrs:  # what the dashboard shows of it
             optuna_study.set_user_attr("space", space_text)
-        elif stored != space_text:
-            raise ConfigError(f"the storage already holds search {name} over {stored}, not {space_text}: give the "
-                              "study another study.dir or study.search.storage, or restore the space.")  # fmt: skip
+            optuna_study.set_user_attr("seeds_per_trial", study.search.seeds_per_trial)
         searches.append(Search(backbone, task, row, optuna_study, distributions(space_text)))
     return searches
 
@@ -195,7 +192,7 @@ def run_searches(
     max_rounds: int | None = None,
 ) -> dict[tuple[str, str, str], dict[str, Any]]:
     """Every search to ``search.trials`` trials (or ``max_rounds`` rounds); returns each row's best values."""
-    searches = open_searches(study, storage)
+    searches = open_searches(study, storage, passthrough)
     rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
@@ -208,7 +205,10 @@ def run_searches(
             for _ in range(min(study.search.batch, study.search.trials - len(asked))):
                 trial = ask(study, search, storage)
                 if trial is not None:
-                    out.append((search, trial, trial_jobs(study, *search.key, trial.params, passthrough)))
+                    jobs = trial_jobs(
+                        study, *search.key, trial.params, passthrough, search.optuna_study.study_name
+                    )
+                    out.append((search, trial, jobs))
             others_running |= any(t.state == TrialState.RUNNING for t in search.optuna_study.get_trials(deepcopy=False)
                                   if t.number not in {trial.number for _, trial, _ in out})  # fmt: skip
         if not out:
@@ -216,8 +216,8 @@ def run_searches(
                 break
             time.sleep(WAIT_S)
             continue
-        for _, trial, jobs in out:
-            trial.set_user_attr("run_dirs", [str(job.run_dir) for job in jobs])
+        for _, trial, jobs in out:  # relative: the storage may be read from another checkout
+            trial.set_user_attr("run_dirs", [str(Path(job.run_dir).relative_to(study.dir)) for job in jobs])
         with Heartbeat(storage, [trial for _, trial, _ in out], study.search.heartbeat_s):
             launch([job for _, _, jobs in out for job in jobs], "search")
         for search, trial, jobs in out:

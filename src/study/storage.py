@@ -20,6 +20,15 @@ def storage_url(study: StudySettings) -> str:
     return study.search.storage or f"sqlite:///{Path(study.dir).resolve() / 'search.db'}"
 
 
+def storage_exists(study: StudySettings) -> bool:
+    """Whether a file storage is there already (a server's database is taken to be)."""
+    url = storage_url(study)
+    for prefix in (JOURNAL, "sqlite:///"):
+        if url.startswith(prefix):
+            return Path(url[len(prefix) :]).expanduser().exists()
+    return True
+
+
 def open_storage(study: StudySettings) -> BaseStorage:
     url = storage_url(study)
     retry = RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES)

@@ -36,7 +36,9 @@ def test_the_smoke_study_runs_end_to_end_through_submitits_local_executor(tmp_pa
 def fake_slurm(tmp_path: Path) -> dict[str, str]:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
-    (bin_dir / "sbatch").write_text('#!/bin/sh\ncp "$1" "$SBATCH_CAPTURE"\necho "sbatch: error: no SLURM here" >&2\nexit 1\n')
+    (bin_dir / "sbatch").write_text(
+        '#!/bin/sh\ncp "$1" "$SBATCH_CAPTURE"\necho "sbatch: error: no SLURM here" >&2\nexit 1\n'
+    )
     (bin_dir / "srun").write_text("#!/bin/sh\nexit 1\n")
     for tool in bin_dir.iterdir():
         tool.chmod(0o755)
@@ -49,7 +51,9 @@ def test_a_paper_study_on_slurm_is_one_array_of_one_gpu_jobs(name, tmp_path):
     args = (f"study={name}", "study.tasks=[rte]", "hydra/launcher=slurm", "trainer=gpu")
     done = subprocess.run(command(study_dir, *args), cwd=ROOT, capture_output=True, text=True, timeout=600,
                           env=os.environ | ENV | fake_slurm(tmp_path))  # fmt: skip
-    assert done.returncode == 2 and "no SLURM here" in done.stderr.strip().splitlines()[-1], done.stderr[-2000:]
+    assert done.returncode == 2 and "no SLURM here" in done.stderr.strip().splitlines()[-1], done.stderr[
+        -2000:
+    ]
     script = (tmp_path / "sbatch.sh").read_text()
     study = compose_study([f"study={name}", "study.tasks=[rte]"])
     searched = [r for r, row in study.rows.items() if row.lr_from is None]

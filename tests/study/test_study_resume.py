@@ -4,6 +4,7 @@ the uninterrupted study, and no run that had finished is run again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -12,8 +13,6 @@ from pathlib import Path
 import pytest
 
 from src.results import RESULTS_FILE
-
-import json
 
 from .helpers import report_of, start_study, study_cli, summary, trials_of
 
@@ -25,7 +24,9 @@ def started(folder: Path) -> bool:
 
 
 def finished_runs(study_dir: Path) -> dict[Path, float]:
-    return {p.parent: p.stat().st_mtime for p in study_dir.rglob(RESULTS_FILE) if p.parent.name != study_dir.name}
+    return {
+        p.parent: p.stat().st_mtime for p in study_dir.rglob(RESULTS_FILE) if p.parent.name != study_dir.name
+    }
 
 
 def launch_times(study_dir: Path) -> list[tuple[float, Path]]:
@@ -43,7 +44,9 @@ def kill_when(study_dir: Path, log: Path, ready, timeout: float = 300) -> dict[P
     process = start_study(study_dir, "study=smoke", log=log)
     deadline = time.monotonic() + timeout
     while not ready():
-        assert process.poll() is None, f"the study ended before it could be killed:\n{log.read_text()[-2000:]}"
+        assert process.poll() is None, (
+            f"the study ended before it could be killed:\n{log.read_text()[-2000:]}"
+        )
         assert time.monotonic() < deadline, "timed out waiting for the study to reach the kill point"
         time.sleep(0.2)
     os.killpg(process.pid, signal.SIGKILL)

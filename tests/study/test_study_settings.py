@@ -15,7 +15,9 @@ from .helpers import study_cli
 
 
 def test_the_search_space_is_read_from_hydras_sweep_grammar():
-    assert distribution("optim.lr", "tag(log, interval(1e-4, 5e-2))") == FloatDistribution(1e-4, 5e-2, log=True)
+    assert distribution("optim.lr", "tag(log, interval(1e-4, 5e-2))") == FloatDistribution(
+        1e-4, 5e-2, log=True
+    )
     assert distribution("adapter.scale", "choice(4.0, 16.0)") == CategoricalDistribution([4.0, 16.0])
     assert distribution("adapter.r", "range(2, 10, 2)") == IntDistribution(2, 8, step=2)
     with pytest.raises(ConfigError, match="one value, not a range"):
@@ -24,7 +26,13 @@ def test_the_search_space_is_read_from_hydras_sweep_grammar():
 
 def test_the_command_line_splits_into_study_launcher_and_job_overrides():
     study, launcher, jobs = split_arguments(
-        ["study=cpu", "study.search.trials=4", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "trainer=gpu"]
+        [
+            "study=cpu",
+            "study.search.trials=4",
+            "hydra/launcher=slurm",
+            "hydra.launcher.partition=gpu",
+            "trainer=gpu",
+        ]
     )
     assert study == ["study=cpu", "study.search.trials=4"]
     assert launcher == ["hydra/launcher=slurm", "hydra.launcher.partition=gpu"]
