@@ -84,7 +84,13 @@ def lr_source(study: StudySettings, chosen: dict, job: Job) -> str:
 
 
 def report(
-    study: StudySettings, jobs: list[Job], chosen: dict, storage: Any, launched: int, minutes: float
+    study: StudySettings,
+    jobs: list[Job],
+    chosen: dict,
+    storage: Any,
+    passthrough: list[str],
+    launched: int,
+    minutes: float,
 ) -> None:
     records = [run_record(job, lr_source(study, chosen, job)) for job in jobs]
     rows = aggregate(study, records, majority_baselines(jobs), zero_shot_references(jobs))
