@@ -27,7 +27,7 @@ from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.data.datamodule import read_splits
 from src.data.splits import Splits
-from src.errors import ConfigError, NumericsError, refused_before_training, report_user_errors
+from src.errors import ConfigError, NumericsError, UserError, refused_before_training, report_user_errors
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.noise import filter_known_noise
@@ -150,7 +150,9 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
                 trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
                 trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
             results["best_checkpoint"] = checkpoint
-            results["evaluated_checkpoint"] = checkpoint  # None: the weights in memory (untrained with train=false)
+            results["evaluated_checkpoint"] = (
+                checkpoint  # None: the weights in memory (untrained with train=false)
+            )
         results["metrics"] = dict(module.last_metrics)
         results.update(module.results_sections)
         results.update(sections_of(trainer.callbacks))
@@ -166,7 +168,9 @@ def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
     if not given:
         return None
     if not (cfg.train or cfg.test):
-        raise ConfigError("ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it.")
+        raise ConfigError(
+            "ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it."
+        )
     if given in ("best", "last", "hpc", "registry"):  # Lightning's names for a checkpoint of this run
         return given if cfg.train else str(checkpoint_in_run(output_dir, given))
     hint = "pass a Lightning .ckpt file, or evaluate a run with python -m src.eval run_dir=<run>"
@@ -212,11 +216,14 @@ def main(cfg: DictConfig) -> float | None:
     with report_user_errors():
         try:
             results = run(cfg)
-        except NumericsError as error:
+        except UserError as error:
             if not in_sweep():
                 raise
-            # A learning rate a search tries can diverge: one failed trial (results.json has the error).
-            log.warning("trial diverged, recorded as failed: %s", error)
+            # In a sweep the other jobs go on: a diverged trial (NumericsError) or a refused job is one failed
+            # job, its results.json says why (an exit here would take the launcher's whole batch down).
+            log.warning(
+                "job recorded as %s: %s", "failed" if isinstance(error, NumericsError) else "refused", error
+            )
             return None
     if rank_zero_only.rank == 0:
         print_summary(results, Path(cfg.paths.output_dir))

@@ -49,9 +49,10 @@ class TrainSpeedCallback(SectionCallback):
         self.warmup_steps = warmup_steps
         self.steps: list[tuple[float, int]] = []  # (seconds, samples) per optimiser step, in order
         self._pending = (0.0, 0)
+        self.first_step_at: float | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self.steps, self._pending = [], (0.0, 0)
+        self.steps, self._pending, self.first_step_at = [], (0.0, 0), None
 
     def on_train_batch_start(
         self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
@@ -60,6 +61,8 @@ class TrainSpeedCallback(SectionCallback):
             synchronize(pl_module.device)
             self._step_before = trainer.global_step
             self._started = time.perf_counter()
+            if self.first_step_at is None:
+                self.first_step_at = time.time()
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
@@ -91,4 +94,6 @@ class TrainSpeedCallback(SectionCallback):
             "measured_steps": len(measured),
             "warmup_steps": skipped,
             "samples_per_step": samples / len(measured),
+            # wall clock (Unix seconds) when the first training batch began: a launcher's overhead ends here
+            "first_step_at": self.first_step_at,
         }

@@ -57,9 +57,10 @@ def launch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], s
     stamp = time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}"
     jobs_file = folder / f"{stamp}-{stage}.json"
     sweep_dir = Path(study.dir).resolve()
-    write_text_atomic(
-        jobs_file, json.dumps({"jobs": [job_overrides(job, sweep_dir) for job in todo]}, indent=1)
-    )
+    jobs = [job_overrides(job, sweep_dir) for job in todo]
+    # started_at (Unix seconds): what bench.launch_overhead measures each job's first training step from
+    record = {"started_at": time.time(), "launcher": list(launcher), "jobs": jobs}
+    write_text_atomic(jobs_file, json.dumps(record, indent=1))
     command = [
         sys.executable, "-m", "src.train", "-m", "hydra/sweeper=job_list", f"hydra.sweeper.jobs_file={jobs_file}",
         f"hydra.sweep.dir={sweep_dir}", *launcher_overrides(study, launcher),

@@ -58,8 +58,14 @@ class Search:
 
 
 def searched_rows(study: StudySettings) -> list[tuple[str, str, str]]:
-    return [(b, t, r) for b in study.backbones for t in study.tasks for r in study.rows_for(t)
-            if study.rows[r].lr_from is None]  # fmt: skip
+    """The rows each task searches: those it runs, and the ones whose values a parity row it runs takes."""
+    out = []
+    for backbone in study.backbones:
+        for task in study.tasks:
+            runs = study.rows_for(task)
+            sources = [study.rows[r].lr_from or r for r in runs]
+            out += [(backbone, task, r) for r in dict.fromkeys(sources) if study.rows[r].lr_from is None]
+    return out
 
 
 def open_searches(study: StudySettings, storage: BaseStorage, passthrough: list[str]) -> list[Search]:

@@ -76,10 +76,13 @@ class StudySettings:
     # this invocation: every stage, or only the searches (e.g. several search workers on one storage), only
     # the seed runs at the values the storage holds, or only the report
     stage: str = setting("all", choices=["all", "search", "runs", "report"])
+    select_rows: list[str] | None = None  # run only these rows this time (null: every row)
     dry_run: bool = False  # print what each launch would send (jobs, command) and train nothing
 
     def rows_for(self, task: str) -> list[str]:
-        return [name for name, row in self.rows.items() if row.tasks is None or task in row.tasks]
+        chosen = self.select_rows if self.select_rows is not None else list(self.rows)
+        return [name for name, row in self.rows.items()
+                if name in chosen and (row.tasks is None or task in row.tasks)]  # fmt: skip
 
     def seeds(self, row: str) -> list[int]:
         return list(self.claim_seeds if self.rows[row].claim else self.other_seeds)
@@ -106,6 +109,9 @@ def check_study(study: Any) -> None:
                 raise ConfigError(
                     f"study.rows.{name}.tasks names {task!r}, not a task of the study {list(study.tasks)}."
                 )
+    for name in study.select_rows or []:
+        if name not in study.rows:
+            raise ConfigError(f"study.select_rows names {name!r}; the study's rows are {list(study.rows)}.")
     for claim in [*study.claims]:
         for side in (claim.better, claim.worse):
             if side not in study.rows:

@@ -52,7 +52,6 @@ def test_where_a_run_lies_is_not_what_it_computed():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["study=nope"], "study"),
         (["study=smoke", "study.search.trials=0"], "study.search.trials=0"),
         (["study=smoke", "study.rows.peft_lora.lr_from=missing"], "lr_from='missing': no such row"),
         (["study=smoke", "study.claims=[{name: x, better: lora, worse: nope}]"], "names row 'nope'"),
@@ -60,7 +59,23 @@ def test_where_a_run_lies_is_not_what_it_computed():
         (["study=smoke", "study.stage=everything"], "study.stage"),
     ],
 )
-def test_a_mistake_is_refused_in_one_line_before_anything_runs(args, message, tmp_path):
+def test_a_mistake_is_refused_before_anything_runs(args, message, tmp_path):
+    from omegaconf.errors import OmegaConfBaseException
+
+    from src.study.run import run_study
+    from src.user_errors import UserError
+
+    with pytest.raises((UserError, OmegaConfBaseException)) as refused:
+        run_study([*args, f"study.dir={tmp_path / 'study'}"])
+    assert message in str(refused.value)
+    assert not (tmp_path / "study").exists()  # nothing was written, nothing sent
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [(["study=nope"], "study"), (["study=smoke", "study.rows.lora.adapter=nope"], "nope")],
+)
+def test_on_the_command_line_a_mistake_is_one_line_and_exit_2(args, message, tmp_path):
     done = study_cli(tmp_path / "study", *args, timeout=120)
     lines = done.stderr.strip().splitlines()
     assert done.returncode == 2, done.stderr[-2000:]
