@@ -23,6 +23,15 @@ import pandas as pd
 from src.callbacks.latency import LatencySettings
 from src.paper_results import GLUE_TASKS, PAPER_METRIC, reference
 from src.results import RESULTS_FILE, STATUS_FINISHED, STATUS_REFUSED, read_results
+from src.run_labels import (
+    NOT_A_SETTING,
+    SHAPE_KEYS,
+    base_label,
+    distinct_labels,
+    resolved_shapes,
+    row_labels,
+    shapes_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +48,6 @@ MEAN_OVER_SEEDS = (
 )
 # Spread columns: the widest range over the seeds; steps_timed: the fewest.
 SPREAD_OVER_SEEDS = ("latency_ratio_lo", "latency_ratio_hi", "steps_timed")
-# Config keys that never make two runs different experiments (seeds are averaged, paths are per run).
-NOT_A_SETTING = (
-    "seed",
-    "paths.",
-    "data.glue_dir",
-    "ckpt_path",
-    "logger.",
-    "callbacks.",
-    "kron_shapes",
-    "adakron_dims",
-)
 
 
 def find_runs(dirs: Iterable[str | Path]) -> list[Path]:
@@ -85,6 +83,9 @@ def run_row(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
         **step_time_columns(results.get("train_speed") or {}),
         "adapter": config.get("adapter", {}),
     }
+    pairs = resolved_shapes(results)
+    row["shapes"] = shapes_text(pairs) if pairs else None
+    row["label"] = base_label(config, row["shapes"])
     for stage, prefix in (("validation", "val"), ("test", "test")):
         for name, value in (results.get("metrics", {}).get(stage) or {}).items():
             row[f"{prefix}/{name}"] = value
@@ -152,15 +153,16 @@ def spread(scores: Sequence[float]) -> dict[str, float | None]:
     return {"median": median, "iqr": q75 - q25, "q25": q25, "q75": q75}
 
 
-def settings(rows: pd.DataFrame) -> pd.Series:
-    """What differs between runs of the same method, backbone and task besides the seed, as one label."""
+def settings(rows: pd.DataFrame, ignore: tuple[str, ...] = ()) -> pd.Series:
+    """What differs between runs of the same method, backbone and task besides the seed (and the config keys
+    starting with one of ``ignore``), as one label."""
     labels = pd.Series("", index=rows.index)
     for _, group in rows.groupby(["backbone", "method", "task"], dropna=False):
         configs = pd.DataFrame(list(group["_config"]), index=group.index)
         varying = [
             c
             for c in configs.columns
-            if not c.startswith(NOT_A_SETTING) and configs[c].astype(str).nunique() > 1
+            if not c.startswith((*NOT_A_SETTING, *ignore)) and configs[c].astype(str).nunique() > 1
         ]
         for idx in group.index:
             labels[idx] = " ".join(
@@ -175,16 +177,25 @@ def collect(dirs: Iterable[str | Path]) -> pd.DataFrame:
     rows = []
     for run_dir in find_runs(dirs):
         results = read_results(run_dir)
-        status = results.get("status", STATUS_FINISHED)  # results.json from before ``status`` existed: finished
+        status = results.get(
+            "status", STATUS_FINISHED
+        )  # results.json from before ``status`` existed: finished
         if "error" in results or status != STATUS_FINISHED:
             message = (results.get("error") or {}).get("message")
-            log.warning("skipping %s run %s: %s", "refused" if status == STATUS_REFUSED else "failed", run_dir, message)
+            log.warning(
+                "skipping %s run %s: %s",
+                "refused" if status == STATUS_REFUSED else "failed",
+                run_dir,
+                message,
+            )
             continue
         rows.append(run_row(run_dir, results))
     if not rows:
         raise ValueError(f"no finished runs ({RESULTS_FILE} without an error) under {list(map(str, dirs))}.")
     runs = pd.DataFrame(rows)
     runs["setting"] = settings(runs)
+    runs["variant"] = settings(runs, ignore=(*SHAPE_KEYS, "optim."))
+    runs["label"] = distinct_labels(runs)
     return runs
 
 
@@ -210,7 +221,13 @@ def summarise(runs: pd.DataFrame, with_paper: bool = False) -> pd.DataFrame:
     medians = grouped["score"].agg(lambda s: spread(list(s.dropna()))).apply(pd.Series)
     table = table.join(medians.add_prefix("score_"))
     table.insert(0, "seeds", grouped.size())
+    named = runs.assign(label=row_labels(runs))
+    for column in ("label", "shapes", "variant"):
+        if column in named:
+            table[column] = named.groupby(GROUP, dropna=False, sort=True)[column].first()
     table = table.reset_index()
+    if "label" in table:
+        table.insert(table.columns.get_loc("setting") + 1, "label", table.pop("label"))
     if with_paper:
         adapters = runs.groupby(GROUP, dropna=False, sort=True)["adapter"].first().reset_index(drop=True)
         table["paper"] = [
@@ -234,6 +251,7 @@ def glue_averages(table: pd.DataFrame) -> pd.DataFrame:
                     "method": method,
                     "task": "avg",
                     "setting": setting,
+                    **({"label": group["label"].iloc[0]} if "label" in group else {}),
                     "seeds": int(group["seeds"].min()),
                     "score": scores.mean(skipna=False),
                     "paper": reference(backbone, method, "avg"),
@@ -262,6 +280,7 @@ def to_markdown(table: pd.DataFrame) -> str:
     ``median [quartiles] (n steps)``; missing numbers as empty cells."""
     spread_columns = {"latency_ratio_lo", "latency_ratio_hi", "latency_protocol"}
     spread_columns |= {"step_ms_p25", "step_ms_p75", "steps_timed"}
+    spread_columns |= {"shapes", "variant"}  # in the CSV for the figures; the label says both in words
     shown = table[[c for c in table.columns if not c.endswith("_std") and c not in spread_columns]].copy()
     shown = shown.astype(object)
     for column in shown.columns:

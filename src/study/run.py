@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import optuna
 from optuna.trial import TrialState
 
+from src.atomic import write_text_atomic
 from src.schema import check_config
 
 from .aggregate import aggregate, claim_rows, parity_rows, run_record
@@ -111,7 +113,11 @@ def report(
     ]  # fmt: skip
     path = write_report(study, rows, records, claim_rows(study, rows), parity_rows(study, rows),
                         searches_table(study, storage, passthrough), notes)  # fmt: skip
-    print(f"wrote {path.with_suffix('.json')} and {path}", flush=True)
+    figures = study_figures(study, jobs, rows, path.parent / f"{path.stem}_figures")
+    if figures:  # the report shows them
+        links = [f"![{f.stem}]({f.parent.name}/{f.name})" for f in figures]
+        write_text_atomic(path, path.read_text() + "\n## Figures\n\n" + "\n\n".join(links) + "\n")
+    print(f"wrote {path.with_suffix('.json')}, {path} and {len(figures)} figures", flush=True)
 
 
 def dry_run_copy(study: StudySettings) -> Any:
@@ -123,6 +129,30 @@ def dry_run_copy(study: StudySettings) -> Any:
     for summary in optuna.get_all_study_summaries(storage):
         optuna.copy_study(from_study_name=summary.study_name, from_storage=storage, to_storage=memory)
     return memory
+
+
+def study_figures(study: StudySettings, jobs: list[Job], rows: list[dict[str, Any]], out: Any) -> list[Any]:
+    """src.figures over the study's own runs (src.report's table, rows named by the study's labels), with the
+    majority class or the frozen encoder's zero-shot score drawn on each task's score figure."""
+    from src.figures import write_figures
+    from src.report import collect, summarise
+
+    label = {str(Path(job.run_dir).resolve()): study.label(job.row) for job in jobs}
+    try:
+        runs = collect([Path(study.dir) / "runs"])
+    except (FileNotFoundError, ValueError):  # no finished run yet
+        return []
+    runs = runs[runs["run_dir"].map(lambda d: str(Path(d).resolve())).isin(label)].copy()
+    if runs.empty:
+        return []
+    runs["label"] = runs["run_dir"].map(lambda d: label[str(Path(d).resolve())])
+    references = {}
+    for row in rows:
+        if row["majority"] is not None:
+            references[(row["backbone"], row["task"])] = ("majority class", row["majority"])
+        elif row["zero_shot"] is not None:
+            references[(row["backbone"], row["task"])] = ("frozen encoder, zero-shot", row["zero_shot"])
+    return write_figures(summarise(runs, with_paper=True), Path(out), references)
 
 
 def run_study(argv: Sequence[str]) -> None:

@@ -41,6 +41,9 @@ def test_the_smoke_study_searches_runs_every_seed_and_reports(smoke_study):
     text = (smoke_study / "report.md").read_text()
     assert "| LoRA r=4 (q, v) " in text and "| KronA " in text and "avg" in text
     assert [c["comparison"] for c in report["claims"]] == ["KronA above LoRA at equal parameters"]
+    figures = sorted(p.name for p in (smoke_study / "report_figures").glob("*.png"))
+    assert figures == ["score_vs_params-tiny_bert-sst2.png", "step_time-tiny_bert-sst2.png"]
+    assert "](report_figures/score_vs_params-tiny_bert-sst2.png)" in text
     assert len(launched_jobs(smoke_study)) == 4 + 8  # 2 x 2 trials, 3 + 3 + 2 seed runs: each once
 
 
