@@ -3,7 +3,7 @@
 A new architecture of a known kind (an encoder like BERT, a decoder like Llama) is one row here plus one
 YAML in conf/backbone/; PEFT keys its default targets the same way (``peft/utils/constants.py``). Paths are
 relative to the model, ``{base}`` standing for its ``base_model_prefix``; per-layer paths are relative to a
-layer. A row may refuse a method that cannot work on the architecture (``refuses``: method name -> why).
+layer. A row may refuse a method that cannot work on the architecture (``refuses``: method name -> its one-line refusal).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Architecture:
     heads: tuple[str, ...]  # task head and any newly initialised pooler: trained with the adapters
     norms: tuple[str, ...]  # norm class names (adapter.train_layernorm)
     token_type_ids: bool = True
-    refuses: Mapping[str, str] = field(default_factory=dict)  # methods it cannot take, each with why
+    refuses: Mapping[str, str] = field(default_factory=dict)  # methods it cannot take: the one-line refusal
     position_table: bool = True  # absolute positions: data.max_length must fit max_position_embeddings
     padding_offset: bool = False  # positions are numbered after the padding index (RoBERTa)
 
@@ -116,8 +116,9 @@ ARCHITECTURES: dict[str, Architecture] = {
         targets=("query_proj", "value_proj"),
         heads=("pooler", "classifier"),
         refuses={
-            "prefix": "DeBERTa's disentangled attention computes its scores itself, not through transformers' "
-            "attention functions, so there is nowhere to prepend key/value prefixes"
+            "prefix": "prefix tuning cannot apply to this model: DeBERTa's disentangled attention computes its "
+            "scores itself, not through transformers' attention functions, so there is nowhere to prepend "
+            "key/value prefixes"
         },
     ),
     "t5": Architecture("t5", _T5_STACKS, ("q", "v"), ("lm_head",), ("T5LayerNorm",), position_table=False),

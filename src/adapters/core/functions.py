@@ -29,7 +29,7 @@ def apply(model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placemen
     """Install the configured method into ``model`` and set which parameters train."""
     cfg = settings if isinstance(settings, MethodConfig) else build_config(settings)
     if cfg.name in placement.refusals:
-        raise AdapterError(f"{cfg.name} cannot apply to this model: {placement.refusals[cfg.name]}.")
+        raise AdapterError(f"{placement.refusals[cfg.name]}.")
     adapters = get_method(cfg.name).apply(model, cfg, placement)
     mark_trainable(model, cfg, placement)
     return Installed(cfg, adapters, placement)

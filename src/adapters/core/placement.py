@@ -46,7 +46,7 @@ class Placement:
     attention: tuple[Site, ...]
     head_prefixes: tuple[str, ...]
     norm_types: tuple[type[nn.Module], ...] = (nn.LayerNorm,)
-    # methods this architecture cannot take, each with why (``apply`` refuses them in one line)
+    # methods this architecture cannot take, each with its one-line refusal (``apply`` raises it)
     refusals: Mapping[str, str] = field(default_factory=dict)
 
 
