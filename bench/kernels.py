@@ -1,14 +1,15 @@
 """Kronecker kernels: forward+backward time and peak memory of one whole adapted d x d layer (frozen
 linear + update) on a 32 x 128 token batch, for KronA (the project's layer: base and update in one
-GEMM, src/adapters/kron_linear.py) against (a) the same update through a materialised torch.kron,
+GEMM, src/adapters/kron/fused.py) against (a) the same update through a materialised torch.kron,
 (b) PEFT's LoKr layer with full factors, (c) LoRA at the nearest equal parameter count and (d) the
 frozen linear alone; plus KronA's factorised update added to the layer's output by a forward hook
 (kron_matmul, the layer before fusing) for reference.
 
 ``python -m bench.kernels`` (default grid: the paper's A=(p,q), B=(q,p) pairs for d = 768 and 1024);
 ``--grid all``: every valid (a1,a2),(b1,b2) except the whole-matrix ones (1,1)/(d,d), (d,d)/(1,1);
-``--family``: the KronA family's variants (terms 2 and 4, inner ranks, both factors low-rank) at the
-target shapes against PEFT LoKr at the same settings (bench/kron_family.py), table ``kernels_family``.
+``--family``: the KronA family's variants (terms 2 and 4, inner ranks, both factors low-rank) and every other
+method on the Kronecker linear layer at the target shapes against PEFT LoKr at the same settings
+(bench/kron_family.py), table ``kernels_family``.
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from src.adapters import Site
+from src.adapters.core.placement import install_fused, install_parallel
 from src.adapters.kron import factorisations, valid_factor_shapes
-from src.adapters.krona import KronA
-from src.adapters.lora import LoRA
-from src.adapters.placement import install_fused, install_parallel
+from src.adapters.methods.krona import KronA
+from src.adapters.methods.lora import LoRA
 
 from . import kron_family
 from .common import (
@@ -62,7 +63,7 @@ def frozen_linear(d: int) -> nn.Linear:
 
 
 def installed(linear: nn.Linear, adapter: nn.Module, install=install_parallel) -> nn.Module:
-    """The adapter on the linear layer the way the framework installs it (src/adapters/placement.py)."""
+    """The adapter on the linear layer the way the framework installs it (src/adapters/core/placement.py)."""
     holder = nn.Module()
     holder.add_module("layer", linear)
     install(holder, Site("layer", "layer", linear.out_features), adapter)
@@ -261,25 +262,26 @@ def family_table(args, where: torch.device) -> None:
     rows = []
     for d in args.dims:
         for shape in [s for s in grid(d, "paper") if s in TARGET_SHAPES]:
-            for variant in args.variants:
+            for method, variant in kron_family.family_rows(args.variants):
                 row = kron_family.measure_variant(
                     d,
                     shape,
+                    method,
                     variant,
                     (args.batch, args.seq_len),
                     args.target_rounds,
                     where,
                     frozen_linear,
-                    installed,
                 )
                 rows.append(row)
-                print(f"d={d} A={shape[0]} B={shape[1]} {variant}: krona overhead {row['krona_overhead_ms']:.2f} ms, "
+                print(f"d={d} A={shape[0]} B={shape[1]} {method} {variant}: overhead {row['krona_overhead_ms']:.2f} ms, "
                       f"peft lokr {row['peft_lokr_overhead_ms']:.2f} ms", flush=True)  # fmt: skip
     notes = [
         f"whole adapted {args.batch}x{args.seq_len}-token layer, forward + gradients of input and trainable parameters; "
         f"median of {args.target_rounds} interleaved rounds after one warm-up",
-        "krona = the variant as the framework installs it (fused layer); peft_lokr = PEFT's LoKr layer holding the "
-        "same factors (rank-r w2 / w1 for inner ranks; k terms = k LoKr adapters active together)",
+        "krona = the method's layer (KronA's variants, then every other method on the Kronecker linear layer at its "
+        "defaults) as the framework installs it; peft_lokr = PEFT's LoKr layer holding the same factors (rank-r w2 / w1 "
+        "for inner ranks; k terms = k LoKr adapters active together); same_as_lokr: whether it computes the same function",
         "overhead = median over rounds of (time - frozen linear alone in the same round)",
     ]
     write_table(

@@ -1,32 +1,33 @@
-"""Adapters: pure PyTorch, no Lightning or Hydra. Every module in this package that calls
-``register`` becomes a method, so a new adapter is one file here plus one YAML in conf/adapter/."""
+"""Adapters: pure PyTorch, no Lightning or Hydra, in three wings: ``core/`` (the protocol, registry, placement,
+whole-model functions, save/load, unload, PEFT export; it names no method), ``kron/`` (the Kronecker product,
+the fused layer, the factor shapes) and ``methods/`` (one file a method, discovered there). A new adapter is one
+file in ``methods/`` plus one YAML in conf/adapter/."""
 
-import importlib
-import pkgutil
-
-from .base import Adapter, AdapterError
-from .functions import (
+from . import methods  # noqa: F401  (registers every method)
+from .core.functions import (
     Installed,
-    adapter_state_dict,
     adapters_of,
     apply,
     count_parameters,
     disabled,
-    load_adapter,
     mark_trainable,
     merge_all,
-    save_adapter,
     unmerge_all,
 )
-from .peft_export import export_peft
-from .placement import Placement, Site
-from .registry import METHODS, MethodConfig, build_config, get_method, register
-from .unload import merge_and_unload, unload
-
-_CORE = {"base", "functions", "placement", "registry", "kron", "kron_linear", "unload", "peft_export"}
-for _info in pkgutil.iter_modules(__path__):
-    if _info.name not in _CORE and not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+from .core.peft_export import export_peft
+from .core.placement import Placement, Site
+from .core.protocol import Adapter, AdapterError
+from .core.registry import (
+    METHODS,
+    MethodConfig,
+    build_config,
+    get_method,
+    register,
+    register_variant,
+    search_space,
+)
+from .core.saving import adapter_state_dict, load_adapter, save_adapter
+from .core.unload import merge_and_unload, unload
 
 __all__ = [
     "METHODS",
@@ -41,15 +42,17 @@ __all__ = [
     "apply",
     "build_config",
     "count_parameters",
-    "export_peft",
     "disabled",
+    "export_peft",
     "get_method",
     "load_adapter",
     "mark_trainable",
     "merge_all",
     "merge_and_unload",
     "register",
+    "register_variant",
     "save_adapter",
+    "search_space",
     "unload",
     "unmerge_all",
 ]

@@ -6,10 +6,8 @@ import pkgutil
 
 from .base import Backbone, BackboneError, BackboneSettings
 
-_CORE = {"base", "loading", "architectures"}
-for _info in pkgutil.iter_modules(__path__):
-    if _info.name not in _CORE and not _info.name.startswith("_"):
-        importlib.import_module(f"{__name__}.{_info.name}")
+for _info in pkgutil.iter_modules(__path__):  # a family is found by its class, not by its file's name
+    importlib.import_module(f"{__name__}.{_info.name}")
 
 
 def families() -> dict[str, type[Backbone]]:

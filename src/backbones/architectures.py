@@ -3,13 +3,13 @@
 A new architecture of a known kind (an encoder like BERT, a decoder like Llama) is one row here plus one
 YAML in conf/backbone/; PEFT keys its default targets the same way (``peft/utils/constants.py``). Paths are
 relative to the model, ``{base}`` standing for its ``base_model_prefix``; per-layer paths are relative to a
-layer. Head counts and widths come from the model's own config (``num_attention_heads``,
-``num_key_value_heads``, ``head_dim`` or hidden / heads), which every config spells the same way.
+layer. A row may refuse a method that cannot work on the architecture (``refuses``: method name -> its one-line refusal).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -52,7 +52,7 @@ class Architecture:
     heads: tuple[str, ...]  # task head and any newly initialised pooler: trained with the adapters
     norms: tuple[str, ...]  # norm class names (adapter.train_layernorm)
     token_type_ids: bool = True
-    prefix_refusal: str | None = None  # why prefix tuning cannot apply, where it cannot
+    refuses: Mapping[str, str] = field(default_factory=dict)  # methods it cannot take: the one-line refusal
     position_table: bool = True  # absolute positions: data.max_length must fit max_position_embeddings
     padding_offset: bool = False  # positions are numbered after the padding index (RoBERTa)
 
@@ -115,8 +115,11 @@ ARCHITECTURES: dict[str, Architecture] = {
     "deberta-v2": _bert_like(
         targets=("query_proj", "value_proj"),
         heads=("pooler", "classifier"),
-        prefix_refusal="DeBERTa's disentangled attention computes its scores itself, not through transformers' "
-        "attention functions, so there is nowhere to prepend key/value prefixes",
+        refuses={
+            "prefix": "prefix tuning cannot apply to this model: DeBERTa's disentangled attention computes its "
+            "scores itself, not through transformers' attention functions, so there is nowhere to prepend "
+            "key/value prefixes"
+        },
     ),
     "t5": Architecture("t5", _T5_STACKS, ("q", "v"), ("lm_head",), ("T5LayerNorm",), position_table=False),
     "llama": _llama_like("LlamaRMSNorm"),
@@ -181,12 +184,11 @@ def placement_for(model: nn.Module, family: str) -> Placement:
     row = ARCHITECTURES[config.model_type]
     base = model.base_model_prefix
     hidden = config.hidden_size
-    attention, ffn, self_attention = [], [], []
+    attention, ffn = [], []
     for stack in row.stacks:
         prefix = stack.layers.format(base=base)
         for i in range(getattr(config, stack.count)):
             layer = f"{prefix}.{i}"
-            self_attention.append(f"{layer}.{stack.self_attention}")
             attention.append(
                 Site(
                     f"{layer}.{stack.self_attention}",
@@ -203,8 +205,6 @@ def placement_for(model: nn.Module, family: str) -> Placement:
                     **wiring_paths(layer, stack.ffn_wiring),
                 )
             )
-    num_heads = config.num_attention_heads
-    head_dim = getattr(config, "head_dim", None) or getattr(config, "d_kv", None) or hidden // num_heads
     parameter_names = [name for name, _ in model.named_parameters()]
     return Placement(
         family=family,
@@ -216,11 +216,7 @@ def placement_for(model: nn.Module, family: str) -> Placement:
         head_prefixes=tuple(h for h in row.heads if any(n.startswith(f"{h}.") for n in parameter_names)),
         norm_types=tuple({type(m) for m in model.modules() if type(m).__name__ in row.norms})
         or (nn.LayerNorm,),
-        self_attention=tuple(self_attention),
-        num_heads=num_heads,
-        num_kv_heads=getattr(config, "num_key_value_heads", None) or num_heads,
-        head_dim=head_dim,
-        prefix_refusal=row.prefix_refusal,
+        refusals=dict(row.refuses),
     )
 
 

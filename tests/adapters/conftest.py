@@ -89,9 +89,9 @@ def adapted(tiny_backbones) -> Callable[..., tuple[nn.Module, nn.Module, Placeme
 def is_documented_refusal(error: AdapterError, placement: Placement) -> bool:
     """The one-line refusals a method may give on an architecture it cannot apply to (tests/adapters/
     test_refusals.py checks each is raised): GPT-2's Conv1D for methods that wrap nn.Linear (ours, or a peft
-    type without a Conv1D layer), and the architecture's own prefix refusal (DeBERTa)."""
+    type without a Conv1D layer), and the methods the architecture's row refuses (DeBERTa: prefix tuning)."""
     message = str(error)
-    return "Conv1D" in message or bool(placement.prefix_refusal and placement.prefix_refusal in message)
+    return "Conv1D" in message or any(reason in message for reason in placement.refusals.values())
 
 
 INSTALLED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from src.adapters import AdapterError, apply
+from src.adapters.methods.prefix import key_value_geometry
 from src.backbones import BackboneError
 from src.backbones.architectures import ARCHITECTURES, architecture
 from src.train import build_model
@@ -26,8 +27,6 @@ def test_every_site_names_a_module_and_every_target_a_linear(tiny_backbones):
             for path in (site.branch, site.residual, site.norm):
                 if path:
                     model.get_submodule(path)
-        for path in placement.self_attention:
-            model.get_submodule(path)
         layer_names = {name.rsplit(".", 1)[-1] for name, _ in model.named_modules()}
         assert set(placement.default_targets) <= layer_names, family
         assert placement.head_prefixes or backbone.text_to_text, f"{family}: no trainable head"
@@ -50,9 +49,9 @@ def test_decoders_use_rmsnorm_and_grouped_query_widths(tiny_backbones, family):
     assert {t.__name__ for t in placement.norm_types} == {
         f"{type(backbone.model).__name__[: -len('ForSequenceClassification')]}RMSNorm"
     }
-    v_proj = backbone.model.get_submodule(f"{placement.self_attention[0]}.v_proj")
-    assert (placement.num_heads, placement.num_kv_heads) == (4, 2)
-    assert placement.kv_width == v_proj.out_features == 24
+    v_proj = backbone.model.get_submodule(f"{placement.attention[0].reads}.v_proj")
+    assert backbone.model.config.num_attention_heads == 4
+    assert key_value_geometry(backbone.model, placement.hidden_size) == (2, v_proj.out_features) == (2, 24)
     assert placement.head_prefixes == ("score",)
 
 

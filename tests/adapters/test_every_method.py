@@ -4,6 +4,8 @@ What a method trains and how it starts are read from its own declaration (``regi
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -15,9 +17,11 @@ from src.adapters import (
     build_config,
     count_parameters,
     disabled,
+    get_method,
     load_adapter,
     merge_all,
     save_adapter,
+    search_space,
     unmerge_all,
 )
 from src.config import CONF_DIR
@@ -54,6 +58,22 @@ def expected_trainable(method: str, model, bare, placement) -> set[str]:
 def test_every_method_has_a_yaml_and_every_yaml_a_method():
     yamls = {path.stem for path in (CONF_DIR / "adapter").glob("*.yaml")}
     assert yamls == set(METHODS)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_search_space_is_its_own_settings_in_hydras_sweep_grammar(method):
+    """What a search tunes besides the lr (``register(..., search=)``): keys the method's config has, each a sweep
+    Hydra parses, every choice a value the config accepts."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    fields = {f.name for f in dataclasses.fields(get_method(method).config)}
+    for key, expression in search_space(method).items():
+        assert key.startswith("adapter.") and key.removeprefix("adapter.") in fields, key
+        override = OverridesParser.create().parse_override(f"{key}={expression}")
+        assert override.is_sweep_override(), f"{key}={expression} is not a sweep"
+        if override.is_choice_sweep():
+            for value in override.sweep_iterator():
+                build_config(method_settings(method, **{key.removeprefix("adapter."): value}))
 
 
 @pytest.mark.parametrize(("family", "method"), CASES)

@@ -12,8 +12,17 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForSequenceClassification, T5ForConditionalGeneration
 
-from src.adapters import AdapterError, adapters_of, apply, export_peft, load_adapter, save_adapter
-from src.adapters.peft_export import lokr_factor_shapes
+from src.adapters import (
+    METHODS,
+    AdapterError,
+    adapters_of,
+    apply,
+    export_peft,
+    get_method,
+    load_adapter,
+    save_adapter,
+)
+from src.adapters.kron import lokr_factor_shapes
 from src.train import build_model
 from tests.conftest import compose_config
 
@@ -84,9 +93,27 @@ def test_krona_shapes_lokr_cannot_hold_are_refused_naming_those_it_can(trained, 
     assert lokr_factor_shapes(48, 48, 4) == ((4, 4), (12, 12))
 
 
-def test_methods_without_a_peft_counterpart_are_refused(trained, tmp_path):
-    with pytest.raises(AdapterError, match="export_peft writes lora"):
-        export_peft(trained("bert", "houlsby"), tmp_path)
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_method_exports_or_is_refused_in_one_line(tiny_backbones, trained, tmp_path, method):
+    """A method with a PEFT form (``register(..., to_peft=)``) writes a folder PEFT loads to the same logits, or
+    refuses settings PEFT cannot hold in one line; one without is refused, naming the methods that have one."""
+    model = trained("bert", method)
+    try:
+        export_peft(model, tmp_path / "peft")
+    except AdapterError as refused:
+        assert "\n" not in str(refused) and not (tmp_path / "peft").exists()
+        if get_method(method).to_peft is None:
+            assert "export_peft writes the methods with a PEFT form (krona, lokr, lora" in str(refused)
+        return
+    assert get_method(method).to_peft is not None
+    tiny_backbones["bert"].model.save_pretrained(tmp_path / "base")
+    base = AutoModelForSequenceClassification.from_pretrained(tmp_path / "base")
+    loaded = PeftModel.from_pretrained(base, tmp_path / "peft").eval()
+    batch = batch_for("bert")
+    expected = logits(model, batch)
+    torch.testing.assert_close(
+        logits(loaded, batch), expected, rtol=1e-5, atol=1e-5 * expected.abs().max().item()
+    )
 
 
 def test_adapter_config_records_resolved_shapes_task_base_and_version(tiny_backbones, tmp_path):

@@ -21,7 +21,7 @@ from src.adapters import (
     unmerge_all,
 )
 from src.adapters.kron import rearranged, valid_factor_shapes
-from src.adapters.krona import KronA, KronAConfig
+from src.adapters.methods.krona import KronA, KronAConfig
 from src.train import build_model
 
 from .conftest import batch_for, installed_of, logits, perturb

@@ -8,10 +8,10 @@ import torch
 from torch import nn
 
 from src.adapters import AdapterError, build_config
-from src.adapters.adakron import AdaKron
 from src.adapters.kron import factor_parameter_count, shapes_closest_to_budget, valid_factor_shapes
-from src.adapters.krona_b import KronABlock
-from src.adapters.madakron import MAdaKron
+from src.adapters.methods.adakron import AdaKron
+from src.adapters.methods.krona_b import KronABlock
+from src.adapters.methods.madakron import MAdaKron
 
 
 def filled(block: nn.Module, seed: int = 0) -> nn.Module:
@@ -110,13 +110,17 @@ def test_madakron_averages_experts_in_eval_and_samples_one_in_training():
 
     def with_w2(weight, bias):
         reference = AdaKron(hidden=8, r=4, a=2)
-        reference.load_state_dict({k: v for k, v in adapter.state_dict().items() if not k.startswith("expert")}, strict=False)
+        reference.load_state_dict(
+            {k: v for k, v in adapter.state_dict().items() if not k.startswith("expert")}, strict=False
+        )
         with torch.no_grad():
             reference.w2.weight.copy_(weight)
             reference.w2.bias.copy_(bias)
         return reference(x)
 
-    torch.testing.assert_close(adapter.eval()(x), with_w2(adapter.expert_weight.mean(0), adapter.expert_bias.mean(0)))
+    torch.testing.assert_close(
+        adapter.eval()(x), with_w2(adapter.expert_weight.mean(0), adapter.expert_bias.mean(0))
+    )
     per_expert = [with_w2(adapter.expert_weight[e], adapter.expert_bias[e]) for e in range(3)]
     adapter.train()
     seen = set()

@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from src.adapters import count_parameters
-from src.adapters.lokr import LoKr, LoKrConfig
-from src.adapters.placement import Site, install_fused
+from src.adapters import count_parameters, get_method
+from src.adapters.core.placement import Site, install_fused
+from src.adapters.methods.krona import KronA
 from src.train import build_model
 
 # 36 x 24 layer: PEFT factorises 36 = 6 * 6 and 24 = 4 * 6, so w1 = A is (6, 4) and w2 = B is (6, 6); r = 2
@@ -48,11 +48,13 @@ def peft_layer(decompose_both: bool) -> nn.Module:
     return holder.layer
 
 
-def kronlab_layer(decompose_both: bool, peft_lokr: nn.Module) -> tuple[nn.Module, LoKr]:
+def kronlab_layer(decompose_both: bool, peft_lokr: nn.Module) -> tuple[nn.Module, KronA]:
     holder = nn.Module()
     holder.add_module("layer", linear(0))
-    cfg = LoKrConfig(name="lokr", inner_rank=R, alpha=ALPHA, decompose="both" if decompose_both else "b")
-    lokr = cfg.adapter_for("layer", holder.layer, LoKr).double()
+    lokr_config = get_method("lokr").config  # KronA's, with LoKr's defaults
+    cfg = lokr_config(name="lokr", inner_rank=R, alpha=ALPHA, decompose="both" if decompose_both else "b")
+    lokr = cfg.layer_for("layer", holder.layer, KronA).double()
+    assert lokr.method == "lokr"
     install_fused(holder, Site("layer", "layer", D_OUT), lokr)
     ours = dict(lokr.named_parameters())
     theirs = {name.split(".")[0]: p for name, p in peft_lokr.named_parameters() if "lokr" in name}

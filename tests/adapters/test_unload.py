@@ -11,7 +11,7 @@ import torch
 from transformers import AutoModelForSequenceClassification, T5ForConditionalGeneration
 
 from src.adapters import METHODS, Adapter, AdapterError, adapters_of, apply, merge_and_unload, unload
-from src.adapters.hf_peft import layer_tuner_types
+from src.adapters.methods.hf_peft import layer_tuner_types
 
 from .conftest import FAMILIES, batch_for, is_documented_refusal, logits, method_settings, perturb
 

@@ -10,10 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from src.adapters import kron_linear as fused_module
-from src.adapters.kron_linear import kron_linear
-from src.adapters.krona import KronA
-from src.adapters.placement import Site, install_fused
+from src.adapters.core.placement import Site, install_fused
+from src.adapters.kron import fused as fused_module
+from src.adapters.kron import kron_linear
+from src.adapters.methods.krona import KronA
 
 # (A shape, B shape) sets over a 12 x 30 layer (d_out = a1*b1 = 12, d_in = a2*b2 = 30): both contraction
 # plans, thin sides of 1, and one list of different shapes per term.

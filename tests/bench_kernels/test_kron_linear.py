@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
-from src.adapters import kron_linear as fused_module
-from src.adapters.kron_linear import kron_linear
-from src.adapters.krona import KronA
-from src.adapters.placement import Site, install_fused
+from src.adapters.core.placement import Site, install_fused
+from src.adapters.kron import fused as fused_module
+from src.adapters.kron import kron_linear
+from src.adapters.methods.krona import KronA
 
 # (A shape, B shape, the plan contraction_plan picks: x with B?, per-token matmuls?): non-square factors,
 # each contraction order in each strategy, and the lopsided extremes.
@@ -87,7 +87,7 @@ def test_installed_layer_fuses_large_token_batches_and_factorises_small_ones(mon
     holder, krona = installed_krona()
     calls = []
     monkeypatch.setattr(
-        "src.adapters.krona.kron_linear", lambda *a: calls.append(a) or fused_module.kron_linear(*a)
+        "src.adapters.kron.layer.kron_linear", lambda *a: calls.append(a) or fused_module.kron_linear(*a)
     )
     layer = holder.layer
     # 12x12 layer: kron(A, B) costs 144 multiply-adds; the factorised update 3*4*3 + 3*4*4 = 84 per token.

@@ -12,7 +12,7 @@ import torch
 from transformers import AutoModelForSequenceClassification
 
 from src.adapters import Adapter, AdapterError, adapters_of
-from src.adapters.krona import KronA
+from src.adapters.methods.krona import KronA
 from src.callbacks import MergeCallback, MergeMismatchError
 from src.module import GlueModule, OptimSettings
 from src.train import build_datamodule, build_model
@@ -23,12 +23,16 @@ TRAINED = ("optim.lr=0.05",)  # one large step, so the adapters change the outpu
 
 @pytest.mark.parametrize("method", ["krona", "lora"])
 def test_merging_a_trained_adapter_leaves_predictions_unchanged(quick_run, method):
-    results, _ = quick_run("backbone=tiny_bert", f"adapter={method}", *TRAINED, "callbacks.latency.enabled=false")
+    results, _ = quick_run(
+        "backbone=tiny_bert", f"adapter={method}", *TRAINED, "callbacks.latency.enabled=false"
+    )
     merge = results["merge"]
     assert merge["status"] == "merged" and merge["not_mergeable"] == []
     assert merge["merged_adapters"] == 4  # query and value in 2 layers
     assert merge["max_abs_diff"] <= merge["tolerance"]
-    assert merge["adapter_effect_max_abs"] > 100 * max(merge["max_abs_diff"], 1e-7)  # the check compared something
+    assert merge["adapter_effect_max_abs"] > 100 * max(
+        merge["max_abs_diff"], 1e-7
+    )  # the check compared something
     assert merge["predictions_agree"]
     params = results["params"]
     assert merge["merged_params"] == merge["stripped_params"] == params["total"] - params["adapter"]
@@ -55,7 +59,9 @@ def test_non_mergeable_method_is_reported(quick_run):
     assert "stripped_params" not in merge
 
 
-def _trainer_and_module(make_config, callback: MergeCallback, adapter: str = "krona") -> tuple[L.Trainer, GlueModule, object]:
+def _trainer_and_module(
+    make_config, callback: MergeCallback, adapter: str = "krona"
+) -> tuple[L.Trainer, GlueModule, object]:
     cfg = make_config(*QUICK, "backbone=tiny_bert", f"adapter={adapter}")
     backbone = build_model(cfg)
     datamodule = build_datamodule(cfg, backbone)
@@ -66,7 +72,9 @@ def _trainer_and_module(make_config, callback: MergeCallback, adapter: str = "kr
     )  # fmt: skip
     for layer in adapters_of(backbone.model):
         for param in [layer.B] if adapter == "krona" else layer.owned_parameters():
-            torch.nn.init.normal_(param, std=1.0 if adapter == "krona" else 0.1)  # a non-zero update without training
+            torch.nn.init.normal_(
+                param, std=1.0 if adapter == "krona" else 0.1
+            )  # a non-zero update without training
     return trainer, module, datamodule
 
 
@@ -121,7 +129,9 @@ def test_peft_merged_model_is_counted_by_what_it_owns_and_saves_a_plain_model(ma
     assert merge["merged_params"] == merge["stripped_params"] == merge["backbone_params"]
     assert merge["merged_params_equal_backbone"] and merge["predictions_agree"]
 
-    loaded, info = AutoModelForSequenceClassification.from_pretrained(tmp_path / "merged" / "model", output_loading_info=True)
+    loaded, info = AutoModelForSequenceClassification.from_pretrained(
+        tmp_path / "merged" / "model", output_loading_info=True
+    )
     assert not info["missing_keys"] and not info["unexpected_keys"], info
     batch = next(iter(datamodule.test_dataloader()))
     inputs = {k: batch[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in batch}

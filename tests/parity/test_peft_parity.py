@@ -17,8 +17,8 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from omegaconf import OmegaConf
 
-from src.adapters.krona import KronA
-from src.adapters.lora import LoRA
+from src.adapters.methods.krona import KronA
+from src.adapters.methods.lora import LoRA
 from src.module import GlueModule, OptimSettings
 from src.train import build_datamodule, build_model, build_trainer
 from tests.conftest import compose_config

@@ -13,12 +13,17 @@ from typing import Any
 import lightning as L
 import torch
 
-from src.adapters.functions import adapters_of
+from src.adapters import adapters_of
 from src.config import ROOT
 from tests.conftest import GLUE_DIR, SHARED
 
 # Other engineers' measuring callbacks time things; they have their own tests and only slow these down.
-WITHOUT_MEASUREMENTS = ("~callbacks.param_count", "~callbacks.merge", "~callbacks.latency", "~callbacks.train_speed")
+WITHOUT_MEASUREMENTS = (
+    "~callbacks.param_count",
+    "~callbacks.merge",
+    "~callbacks.latency",
+    "~callbacks.train_speed",
+)
 
 # tiny_bert on 16 real RTE rows cut to 64 tokens, batch 4: 4 optimiser steps an epoch.
 STEPS_PER_EPOCH = 4
@@ -40,7 +45,11 @@ def cli_env(**extra: str) -> dict[str, str]:
     # One thread, like the in-process runs these are compared with (tests/conftest.py one_thread): a long
     # reduction split over another number of threads rounds differently, so bit-exactness needs the same count.
     return {
-        **env, "KRONLAB_SHARED": str(SHARED), "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1", **extra
+        **env,
+        "KRONLAB_SHARED": str(SHARED),
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+        **extra,
     }
 
 
@@ -50,7 +59,12 @@ def cli_command(*overrides: str) -> list[str]:
 
 def start_cli(*overrides: str, **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        cli_command(*overrides), cwd=ROOT, env=cli_env(**env), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cli_command(*overrides),
+        cwd=ROOT,
+        env=cli_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 
@@ -67,7 +81,9 @@ def wait_for(path: Path, process: subprocess.Popen, timeout_s: float = 240) -> N
     deadline = time.monotonic() + timeout_s
     while not path.exists():
         if process.poll() is not None:
-            raise AssertionError(f"the run ended (exit {process.returncode}) before {path} appeared: {process.stderr.read()}")
+            raise AssertionError(
+                f"the run ended (exit {process.returncode}) before {path} appeared: {process.stderr.read()}"
+            )
         if time.monotonic() > deadline:
             raise AssertionError(f"{path} did not appear within {timeout_s} s")
         time.sleep(0.05)

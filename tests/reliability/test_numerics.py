@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from src import adapters
-from src.adapters import AdapterError
-from src.adapters.functions import adapters_of
+from src.adapters import AdapterError, adapters_of
 from src.errors import NumericsError
 from src.train import build_model, run
 from tests.conftest import QUICK, compose_config

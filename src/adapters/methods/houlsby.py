@@ -1,7 +1,14 @@
 """Houlsby adapters as adapter-hub's ``DoubleSeqBnConfig`` defines them: a sequential bottleneck
 ``b + up(swish(down(b)))`` on the branch of every attention block and every FFN block, after the block's dropout and
 before its residual add and norm; weights N(0, 0.02), biases zero (adapter-hub's "bert" init, the AdaKron
-authors' code). ``adapter.wiring`` (src/adapters/_wiring.py) and ``adapter.init`` select the other forms."""
+authors' code). ``adapter.wiring`` (src/adapters/core/wiring.py) and ``adapter.init`` select the other forms.
+
+Pfeiffer (``adapter=pfeiffer``, a variant) as adapter-hub's ``SeqBnConfig`` defines it (and the AdaKron authors'
+``modeling_bert.py``): one ReLU bottleneck per layer at the FFN block, reading the block's normalised output, its
+residual taken before the norm and the layer's own norm applied again: with r = x + D(h),
+``out = N(r + up(ReLU(down(N(r)))))``. Weights N(0, 0.02), biases zero. ``adapter.wiring=projection
+adapter.activation=relu adapter.init=near_identity`` is kronlab's earlier Pfeiffer (a Houlsby adapter at the FFN
+only)."""
 
 from __future__ import annotations
 
@@ -12,11 +19,11 @@ from torch import nn
 
 from src.fields import setting
 
-from ._blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
-from ._wiring import SEQUENTIAL_WIRINGS, install_bottleneck
-from .base import Adapter, AdapterError
-from .placement import Placement
-from .registry import MethodConfig, register
+from ..core.blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
+from ..core.placement import Placement
+from ..core.protocol import Adapter, AdapterError
+from ..core.registry import MethodConfig, register, register_variant
+from ..core.wiring import SEQUENTIAL_WIRINGS, install_bottleneck
 
 INIT_STD = {
     "bert": 2e-2,  # adapter-hub's init_weights="bert" and the AdaKron authors' code: N(0, 0.02), biases zero
@@ -30,8 +37,10 @@ class BottleneckAdapter(Adapter):
     method = "houlsby"
     mergeable = False
 
-    def __init__(self, down: nn.Module, up: nn.Module, activation_name: str) -> None:
-        super().__init__()
+    def __init__(
+        self, down: nn.Module, up: nn.Module, activation_name: str, method: str | None = None
+    ) -> None:
+        super().__init__(method)
         self.down = down
         self.up = up
         self.act = activation(activation_name)
@@ -73,7 +82,7 @@ class BottleneckConfig(MethodConfig):
     reduction_factor: float | None = setting(16, gt=0)
     activation: str = "swish"
     placement: str = "ffn_attention"
-    wiring: str = setting("houlsby", choices=SEQUENTIAL_WIRINGS)  # src/adapters/_wiring.py
+    wiring: str = setting("houlsby", choices=SEQUENTIAL_WIRINGS)  # src/adapters/core/wiring.py
     init: str = setting("bert", choices=tuple(INIT_STD))
 
     def validate(self) -> None:
@@ -93,7 +102,8 @@ def install_bottlenecks(
     for site in block_sites(placement, cfg.placement):
         size = bottleneck_size(site.width, cfg.bottleneck, cfg.reduction_factor)
         down, up = normal_linear(site.width, size, std), normal_linear(size, site.width, std)
-        adapters.append(install_bottleneck(model, site, adapter_type(down, up, cfg.activation), cfg.wiring))
+        adapter = adapter_type(down, up, cfg.activation, method=cfg.name)
+        adapters.append(install_bottleneck(model, site, adapter, cfg.wiring))
     return adapters
 
 
@@ -101,3 +111,13 @@ def install_bottlenecks(
 def apply(model: nn.Module, cfg: BottleneckConfig, placement: Placement) -> list[Adapter]:
     """Houlsby (adapter-hub DoubleSeqBnConfig): swish bottleneck on each attention and FFN branch after dropout."""
     return install_bottlenecks(model, cfg, placement, HoulsbyAdapter)
+
+
+register_variant(
+    "pfeiffer",
+    of="houlsby",
+    summary="Pfeiffer (adapter-hub SeqBnConfig): ReLU bottleneck at each FFN output, the layer's norm before and after.",
+    activation="relu",
+    placement="ffn",
+    wiring="pfeiffer",
+)

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from .base import Adapter
-from .placement import Placement
-from .registry import MethodConfig, register
+from ..core.placement import Placement
+from ..core.protocol import Adapter
+from ..core.registry import MethodConfig, register
 
 
 @dataclass

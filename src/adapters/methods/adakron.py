@@ -11,16 +11,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import Adapter, AdapterError
-from .placement import Placement, install_sequential
-from .registry import MethodConfig, register
+from ..core.placement import Placement, install_sequential
+from ..core.protocol import Adapter, AdapterError
+from ..core.registry import MethodConfig, register
+from ..kron.product import kron_vectors
 
 INIT_STD = 0.02  # the authors' code: every Linear weight N(0, 0.02), biases zero
-
-
-def kron_vectors(left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
-    """Per token kron(left, right): element i*len(right) + j is left_i * right_j."""
-    return (left.unsqueeze(-1) * right.unsqueeze(-2)).flatten(-2)
 
 
 def normal_init_(linear: nn.Linear) -> nn.Linear:

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import Adapter, AdapterError, attach_host
 from .placement import Site, add_child, install_sequential
+from .protocol import Adapter, AdapterError, attach_host
 
 SEQUENTIAL_WIRINGS = ("houlsby", "pfeiffer", "projection")
 PARALLEL_WIRINGS = ("branch", "projection")

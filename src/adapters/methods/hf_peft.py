@@ -15,9 +15,9 @@ from typing import Any
 import torch
 from torch import nn
 
-from .base import Adapter, AdapterError, attach_host
-from .placement import Placement, add_child
-from .registry import MethodConfig, register
+from ..core.placement import Placement, add_child
+from ..core.protocol import Adapter, AdapterError, attach_host
+from ..core.registry import MethodConfig, register
 
 
 def layer_tuner_types() -> list[str]:

@@ -1,8 +1,9 @@
 """Compacter (Karimi Mahabadi et al.): Houlsby adapters whose projections are PHM layers,
 ``W = sum_i kron(A_i, s_i t_i^T)`` with n rule matrices A_i (n x n) shared by every layer of the model
 and rank-``rank`` factors s_i, t_i per layer, wired as adapter-hub's ``CompacterConfig`` (its Houlsby wiring, GELU,
-reduction 32; src/adapters/_wiring.py). Compacter++ (compacterpp.py) uses the FFN blocks only, with adapter-hub's
-``CompacterPlusPlusConfig`` (Pfeiffer) wiring."""
+reduction 32; src/adapters/core/wiring.py). Compacter++ (``adapter=compacterpp``, a variant) as adapter-hub's
+``CompacterPlusPlusConfig`` (a ``SeqBnConfig``) defines it: one adapter per layer at the FFN block, in the Pfeiffer
+wiring (the layer's norm before and after the bottleneck)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from torch import nn
 
 from src.fields import setting
 
-from ._blocks import block_sites, bottleneck_size, check_activation, check_placement
-from ._wiring import SEQUENTIAL_WIRINGS, install_bottleneck
-from .base import Adapter, AdapterError
+from ..core.blocks import block_sites, bottleneck_size, check_activation, check_placement
+from ..core.placement import Placement, add_child
+from ..core.protocol import Adapter, AdapterError
+from ..core.registry import MethodConfig, register, register_variant
+from ..core.wiring import SEQUENTIAL_WIRINGS, install_bottleneck
+from ..kron.product import kron_matmul
 from .houlsby import BottleneckAdapter
-from .kron import kron_matmul
-from .placement import Placement, add_child
-from .registry import MethodConfig, register
 
 RULES_NAME = "compacter_rules"
 RULE_STD = 1e-2
@@ -30,8 +31,8 @@ class SharedRules(Adapter):
 
     method = "compacter"
 
-    def __init__(self, n: int) -> None:
-        super().__init__()
+    def __init__(self, n: int, method: str | None = None) -> None:
+        super().__init__(method)
         self.rules = nn.Parameter(torch.randn(n, n, n) * RULE_STD)
 
 
@@ -69,7 +70,7 @@ class CompacterConfig(MethodConfig):
     reduction_factor: float | None = setting(32, gt=0)
     activation: str = "gelu"
     placement: str = "ffn_attention"
-    wiring: str = setting("houlsby", choices=SEQUENTIAL_WIRINGS)  # src/adapters/_wiring.py
+    wiring: str = setting("houlsby", choices=SEQUENTIAL_WIRINGS)  # src/adapters/core/wiring.py
 
     def validate(self) -> None:
         if self.n < 1 or self.rank < 1:
@@ -91,15 +92,15 @@ def phm_bottleneck(width: int, cfg: CompacterConfig) -> int:
 def install_compacters(
     model: nn.Module, cfg: CompacterConfig, placement: Placement, adapter_type: type[BottleneckAdapter]
 ) -> list[Adapter]:
-    rules = SharedRules(cfg.n)
-    rules.method = adapter_type.method
+    rules = SharedRules(cfg.n, method=cfg.name or adapter_type.method)
     add_child(model, rules, RULES_NAME)
     adapters: list[Adapter] = [rules]
     for site in block_sites(placement, cfg.placement):
         size = phm_bottleneck(site.width, cfg)
         down = PHMLinear(site.width, size, rules, cfg.rank)
         up = PHMLinear(size, site.width, rules, cfg.rank)
-        adapters.append(install_bottleneck(model, site, adapter_type(down, up, cfg.activation), cfg.wiring))
+        adapter = adapter_type(down, up, cfg.activation, method=cfg.name)
+        adapters.append(install_bottleneck(model, site, adapter, cfg.wiring))
     return adapters
 
 
@@ -107,3 +108,12 @@ def install_compacters(
 def apply(model: nn.Module, cfg: CompacterConfig, placement: Placement) -> list[Adapter]:
     """Compacter: Houlsby placement with PHM projections (rules shared across layers, rank-1 factors)."""
     return install_compacters(model, cfg, placement, CompacterAdapter)
+
+
+register_variant(
+    "compacterpp",
+    of="compacter",
+    summary="Compacter++ (adapter-hub CompacterPlusPlusConfig): PHM bottleneck at each FFN block, Pfeiffer wiring.",
+    placement="ffn",
+    wiring="pfeiffer",
+)

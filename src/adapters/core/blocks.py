@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import AdapterError
 from .placement import Placement, Site
+from .protocol import AdapterError
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -45,7 +45,9 @@ def block_sites(placement: Placement, where: str) -> list[Site]:
     if where in ("ffn", "ffn_attention"):
         sites.extend(placement.ffn)
     if not sites:
-        raise AdapterError(f"the {placement.family} backbone declares no {where} blocks to place adapters on.")
+        raise AdapterError(
+            f"the {placement.family} backbone declares no {where} blocks to place adapters on."
+        )
     return sites
 
 
@@ -53,8 +55,12 @@ def bottleneck_size(hidden: int, bottleneck: int | None, reduction_factor: float
     """``bottleneck`` when given, else hidden / reduction_factor (at least 1)."""
     if bottleneck is not None:
         if bottleneck < 1:
-            raise AdapterError(f"adapter.bottleneck={bottleneck}: give a positive size, or null to use reduction_factor.")
+            raise AdapterError(
+                f"adapter.bottleneck={bottleneck}: give a positive size, or null to use reduction_factor."
+            )
         return bottleneck
     if not reduction_factor or reduction_factor <= 0:
-        raise AdapterError("set adapter.bottleneck (a size) or adapter.reduction_factor (hidden / size), both positive.")
+        raise AdapterError(
+            "set adapter.bottleneck (a size) or adapter.reduction_factor (hidden / size), both positive."
+        )
     return max(1, int(hidden // reduction_factor))

@@ -22,20 +22,12 @@ import torch
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
-from .kron import factorised_cost
+from .product import factorised_cost, kron_sum
 
 TOKENS_PER_CHUNK = 512
 MIN_BATCHED_SIDE = 16
 
 Scale = float | torch.Tensor
-
-
-def kron_sum(factors) -> torch.Tensor:
-    """``sum_i kron(A_i, B_i)`` for factors = [A_0, B_0, A_1, B_1, ...]."""
-    total = torch.kron(factors[0], factors[1])
-    for A, B in zip(factors[2::2], factors[3::2], strict=True):
-        total = total + torch.kron(A, B)
-    return total
 
 
 def fused_weight(weight: torch.Tensor, factors, scale: Scale) -> torch.Tensor:

@@ -9,10 +9,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..core.placement import Placement, install_sequential
+from ..core.protocol import Adapter, AdapterError
+from ..core.registry import register
 from .adakron import INIT_STD, AdaKron, AdaKronConfig
-from .base import Adapter, AdapterError
-from .placement import Placement, install_sequential
-from .registry import register
 
 
 class MAdaKron(AdaKron):
@@ -31,7 +31,9 @@ class MAdaKron(AdaKron):
         return F.linear(x, self.expert_weight.mean(0), self.expert_bias.mean(0))
 
     def extra_repr(self) -> str:
-        return f"r={self.up.in_features}, a={self.expert_weight.shape[1]}, experts={self.expert_weight.shape[0]}"
+        return (
+            f"r={self.up.in_features}, a={self.expert_weight.shape[1]}, experts={self.expert_weight.shape[0]}"
+        )
 
 
 @dataclass
@@ -47,4 +49,6 @@ class MAdaKronConfig(AdaKronConfig):
 @register("madakron", MAdaKronConfig, starts_as="near_base")
 def apply(model: nn.Module, cfg: MAdaKronConfig, placement: Placement) -> list[Adapter]:
     """MAdaKron: AdaKron with random W2 experts in training, their average at inference; not mergeable."""
-    return [install_sequential(model, s, MAdaKron(s.width, cfg.r, cfg.a, cfg.num_experts)) for s in placement.ffn]
+    return [
+        install_sequential(model, s, MAdaKron(s.width, cfg.r, cfg.a, cfg.num_experts)) for s in placement.ffn
+    ]

@@ -14,11 +14,11 @@ from torch import nn
 
 from src.fields import setting
 
-from ._blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
-from ._wiring import PARALLEL_WIRINGS, install_parallel_adapter
-from .base import Adapter
-from .placement import Placement
-from .registry import MethodConfig, register
+from ..core.blocks import activation, block_sites, bottleneck_size, check_activation, check_placement
+from ..core.placement import Placement
+from ..core.protocol import Adapter
+from ..core.registry import MethodConfig, register
+from ..core.wiring import PARALLEL_WIRINGS, install_parallel_adapter
 
 
 class ParallelAdapter(Adapter):
@@ -53,7 +53,7 @@ class ParallelAdapterConfig(MethodConfig):
         check_placement(self.placement)
 
 
-@register("pa", ParallelAdapterConfig, starts_as="base")
+@register("pa", ParallelAdapterConfig, starts_as="base", search={"adapter.scale": "choice(4.0, 16.0)"})
 def apply(model: nn.Module, cfg: ParallelAdapterConfig, placement: Placement) -> list[Adapter]:
     """Parallel adapter (adapter-hub ParBnConfig): s * up(ReLU(down(x))) parallel to each FFN block; starts as the base."""
     return [

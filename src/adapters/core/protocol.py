@@ -17,15 +17,19 @@ class AdapterError(UserError):
 class Adapter(nn.Module):
     """A module that owns its trainable parameters and may fold itself into the backbone.
 
-    Subclasses set ``method`` (the config name) and ``mergeable``; mergeable ones implement
-    ``delta_weight()`` (the update to add to the host weight) or override ``merge``/``unmerge``.
+    Subclasses set ``method`` (the config name; ``method=`` at construction names a variant's modules, e.g.
+    ``pfeiffer`` for the bottleneck class ``houlsby`` shares) and ``mergeable``; mergeable ones implement
+    ``delta_weight()`` (the update to add to the host weight, and ``delta_bias()`` where the update changes the
+    host's bias too) or override ``merge``/``unmerge``.
     """
 
     method: ClassVar[str] = "adapter"
     mergeable: ClassVar[bool] = False
 
-    def __init__(self) -> None:
+    def __init__(self, method: str | None = None) -> None:
         super().__init__()
+        if method:
+            self.method = method  # type: ignore[misc]  # a variant's name on this instance
         self.merged = False
         self.enabled = True
         self._removals: list = []
@@ -75,22 +79,35 @@ class Adapter(nn.Module):
     def delta_weight(self) -> torch.Tensor:
         raise NotImplementedError
 
+    def delta_bias(self) -> torch.Tensor | None:
+        """The update to add to the host's bias when merging; None (the default) leaves the bias alone."""
+        return None
+
     @torch.no_grad()
     def merge(self) -> None:
         if not self.mergeable:
-            raise AdapterError(f"{self.method} cannot be merged into the backbone: it is not weight-parallel.")
+            raise AdapterError(
+                f"{self.method} cannot be merged into the backbone: it is not weight-parallel."
+            )
         if self.merged:
             return
         weight = self.host_weight()
         delta = self.delta_weight().to(weight.dtype)
-        if not torch.isfinite(delta).all():
+        bias_delta = self.delta_bias()
+        bias = self._host.bias if bias_delta is not None else None
+        if not torch.isfinite(delta).all() or (
+            bias_delta is not None and not torch.isfinite(bias_delta).all()
+        ):
             raise AdapterError(
                 f"refusing to merge {self.method} into {getattr(self, '_host_name', '?')}: "
                 "its update holds NaN or Inf; the weights are left unmerged."
             )
-        # (W + d) - d is not W in floating point: keep W so unmerge restores it bit for bit.
+        # (W + d) - d is not W in floating point: keep W (and b) so unmerge restores them bit for bit.
         self._unmerged_weight = weight.detach().clone()
         weight.add_(delta)
+        if bias is not None:
+            self._unmerged_bias = bias.detach().clone()
+            bias.add_(bias_delta.to(bias.dtype))
         self.merged = True
 
     @torch.no_grad()
@@ -98,6 +115,8 @@ class Adapter(nn.Module):
         if not self.merged:
             return
         self.host_weight().copy_(self.__dict__.pop("_unmerged_weight"))
+        if "_unmerged_bias" in self.__dict__:
+            self._host.bias.copy_(self.__dict__.pop("_unmerged_bias"))
         self.merged = False
 
     def owned_parameters(self) -> list[nn.Parameter]:

@@ -23,9 +23,9 @@ from torch import nn
 from transformers import AttentionInterface
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
 
-from .base import Adapter, AdapterError, attach_host
-from .placement import Placement, add_child, set_attribute
-from .registry import MethodConfig, register
+from ..core.placement import Placement, add_child, set_attribute
+from ..core.protocol import Adapter, AdapterError, attach_host
+from ..core.registry import MethodConfig, register
 
 ATTENTION_NAME = "kronlab_prefix"
 SUPPORTED = ("eager", "sdpa")
@@ -114,26 +114,34 @@ class PrefixConfig(MethodConfig):
             )
 
 
+def key_value_geometry(model: nn.Module, hidden: int) -> tuple[int, int]:
+    """(key/value heads, width of one key or value projection) from the model's own config, which every
+    architecture spells the same way (``num_key_value_heads`` fewer than the heads with grouped-query attention)."""
+    config = model.config
+    num_heads = config.num_attention_heads
+    head_dim = getattr(config, "head_dim", None) or getattr(config, "d_kv", None) or hidden // num_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or num_heads
+    return kv_heads, kv_heads * head_dim
+
+
 @register("prefix", PrefixConfig, starts_as="changed")
 def apply(model: nn.Module, cfg: PrefixConfig, placement: Placement) -> list[Adapter]:
     """Prefix tuning: key/value prefixes per self-attention layer through a reparameterising MLP; not mergeable."""
-    if placement.prefix_refusal:
-        raise AdapterError(f"prefix tuning cannot apply to this model: {placement.prefix_refusal}.")
-    if not placement.self_attention or not placement.kv_width:
+    # every attention site reads its self-attention module: that is where the prefix goes
+    self_attention = [site.reads for site in placement.attention]
+    if not self_attention or getattr(model, "config", None) is None:
         raise AdapterError(
-            f"the {placement.family} backbone's placement lists no self-attention modules or key/value widths; "
-            "add its model_type's row to src/backbones/architectures.py to use prefix tuning."
+            f"the {placement.family} backbone's placement lists no self-attention blocks (or the model has no "
+            "config with its head counts); add its model_type's row to src/backbones/architectures.py to use "
+            "prefix tuning."
         )
+    kv_heads, kv_width = key_value_geometry(model, placement.hidden_size)
     adapters = []
-    for path in placement.self_attention:
+    for path in self_attention:
         attention = model.get_submodule(path)
         inner = original_attention(attention, path)
         prefix = Prefix(
-            placement.hidden_size,
-            placement.kv_width,
-            placement.num_kv_heads,
-            cfg.length,
-            cfg.reparam_hidden or placement.hidden_size,
+            placement.hidden_size, kv_width, kv_heads, cfg.length, cfg.reparam_hidden or placement.hidden_size
         )
         prefix.inner_attention = inner
         own_config = copy.copy(attention.config)

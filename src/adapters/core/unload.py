@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from torch import nn
 
-from .base import Adapter, AdapterError
 from .functions import adapters_of, merge_all, unmerge_all
+from .protocol import Adapter, AdapterError
 
 
 def unload(model: nn.Module) -> nn.Module:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .base import Adapter
-from .placement import Placement, Site, install_parallel
-from .registry import MethodConfig, register
+from ..core.placement import Placement, Site, install_parallel
+from ..core.protocol import Adapter
+from ..core.registry import MethodConfig, register
 
 
 class AddedBias(Adapter):
@@ -44,4 +44,7 @@ def apply(model: nn.Module, cfg: BitFitConfig, placement: Placement) -> list[Ada
         and not any(name.startswith(prefix) for prefix in placement.head_prefixes)
         and not name.endswith("lm_head")
     ]
-    return [install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features)) for name, m in bare]
+    return [
+        install_parallel(model, Site(name, name, m.out_features), AddedBias(m.out_features))
+        for name, m in bare
+    ]

@@ -10,9 +10,10 @@ from torch import nn
 
 from src.fields import setting
 
-from .base import Adapter, AdapterError
-from .placement import Placement, wrap_linears
-from .registry import MethodConfig, register
+from ..core.placement import Placement
+from ..core.protocol import Adapter, AdapterError
+from ..core.registry import MethodConfig, PeftForm, register
+from ..core.targets import wrap_linears
 
 
 class LoRA(Adapter):
@@ -49,7 +50,26 @@ class LoRAConfig(MethodConfig):
             raise AdapterError(f"adapter.rank must be a positive integer, got {self.rank}.")
 
 
-@register("lora", LoRAConfig, starts_as="base")
+def to_peft(layers: dict[str, LoRA], hosts: dict[str, nn.Module]) -> PeftForm:
+    """PEFT LoRA with the same ``alpha / r`` scale: ``lora_A`` is A, ``lora_B`` is B."""
+    ranks = {a.A.shape[0] for a in layers.values()}
+    scales = {a.scale for a in layers.values()}
+    if len(ranks) > 1 or len(scales) > 1:
+        raise AdapterError(
+            f"export_peft writes one LoRA rank and scale for all layers; this model has ranks {sorted(ranks)}."
+        )
+    rank, scale = ranks.pop(), scales.pop()
+    dropout = {getattr(a.dropout, "p", 0.0) for a in layers.values()}.pop()
+    settings = {"r": rank, "lora_alpha": scale * rank, "lora_dropout": dropout}
+
+    def fill(layer: nn.Module, adapter: LoRA) -> None:
+        layer.lora_A["default"].weight.copy_(adapter.A)
+        layer.lora_B["default"].weight.copy_(adapter.B)
+
+    return "LORA", settings, fill
+
+
+@register("lora", LoRAConfig, starts_as="base", to_peft=to_peft)
 def apply(model: nn.Module, cfg: LoRAConfig, placement: Placement) -> list[Adapter]:
     """LoRA: low-rank update parallel to chosen weight matrices (query/value by default); mergeable."""
     alpha = cfg.rank if cfg.alpha is None else cfg.alpha
