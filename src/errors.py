@@ -20,7 +20,14 @@ class NumericsError(UserError, RuntimeError):
 
 
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)  # every room's errors subclass it
-__all__ = ["USER_ERRORS", "ConfigError", "NumericsError", "UserError", "refused_before_training", "report_user_errors"]
+__all__ = [
+    "USER_ERRORS",
+    "ConfigError",
+    "NumericsError",
+    "UserError",
+    "refused_before_training",
+    "report_user_errors",
+]
 
 
 def refused_before_training(error: BaseException) -> bool:
@@ -38,5 +45,8 @@ def report_user_errors() -> Iterator[None]:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT_CODE)
     except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
-        print("error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.", file=sys.stderr)
+        print(
+            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
+            file=sys.stderr,
+        )
         sys.exit(SIGTERM_EXIT_CODE)

@@ -33,12 +33,16 @@ class OptimSettings:
     eps: float = setting(1e-8, gt=0)
     warmup_steps: int = setting(0, ge=0)  # optimiser steps of linear warm-up; or use warmup_ratio
     warmup_ratio: float = setting(0.0, ge=0, lt=1)  # fraction of all optimiser steps spent warming up
-    scheduler: str = setting("linear", choices=("linear", "constant"))  # after warm-up: linear decay to 0 | constant
+    scheduler: str = setting(
+        "linear", choices=("linear", "constant")
+    )  # after warm-up: linear decay to 0 | constant
 
     def __post_init__(self) -> None:
         check_settings(self, "optim")
         if len(self.betas) != 2 or not all(0 <= beta < 1 for beta in self.betas):
-            raise ConfigError(f"optim.betas={list(self.betas)}: give two numbers in [0, 1), e.g. optim.betas=[0.9,0.999].")
+            raise ConfigError(
+                f"optim.betas={list(self.betas)}: give two numbers in [0, 1), e.g. optim.betas=[0.9,0.999]."
+            )
         if self.warmup_steps and self.warmup_ratio:
             raise ConfigError("set optim.warmup_steps or optim.warmup_ratio, not both (the other to 0).")
 
@@ -60,7 +64,9 @@ class GlueModule(L.LightningModule):
             {stage: nn.ModuleList(SumMetric() for _ in names) for stage, names in eval_names.items()}
         )
         self.last_metrics: dict[str, dict[str, float]] = {}
-        self.results_sections: dict[str, object] = {}  # the module's own results.json sections (callbacks keep theirs)
+        self.results_sections: dict[
+            str, object
+        ] = {}  # the module's own results.json sections (callbacks keep theirs)
         self.results_sections["prediction"] = {"protocol": backbone.prediction}
         self._frozen_fingerprints: dict[str, list] | None = None
 
@@ -92,7 +98,11 @@ class GlueModule(L.LightningModule):
         suffix = self._suffix(stage, dataloader_idx)
         loss = self.backbone.loss(batch)
         self.log(
-            f"{prefix}/loss{suffix}", loss, batch_size=batch["input_ids"].shape[0], add_dataloader_idx=False, sync_dist=True
+            f"{prefix}/loss{suffix}",
+            loss,
+            batch_size=batch["input_ids"].shape[0],
+            add_dataloader_idx=False,
+            sync_dist=True,
         )
         predictions = self.backbone.predict(batch)
         self.metrics[stage][dataloader_idx].update(predictions, self.backbone.targets(batch))
@@ -118,7 +128,9 @@ class GlueModule(L.LightningModule):
         others = {f"{prefix}/{k}": v for k, v in results.items() if k != primary}
         others[f"{prefix}/primary"] = results[primary]
         self.log_dict(others, add_dataloader_idx=False, sync_dist=True)
-        self.log(f"{prefix}/{primary}", results[primary], prog_bar=True, add_dataloader_idx=False, sync_dist=True)
+        self.log(
+            f"{prefix}/{primary}", results[primary], prog_bar=True, add_dataloader_idx=False, sync_dist=True
+        )
         self.last_metrics[stage] = results
         self._note_undefined(stage, undefined(results))
 
@@ -152,11 +164,17 @@ class GlueModule(L.LightningModule):
     def configure_optimizers(self):
         trainable = [(n, p) for n, p in self.named_parameters() if p.requires_grad]
         groups = [
-            {"params": [p for n, p in trainable if not n.endswith(NO_DECAY)], "weight_decay": self.optim.weight_decay},
+            {
+                "params": [p for n, p in trainable if not n.endswith(NO_DECAY)],
+                "weight_decay": self.optim.weight_decay,
+            },
             {"params": [p for n, p in trainable if n.endswith(NO_DECAY)], "weight_decay": 0.0},
         ]
         optimizer = torch.optim.AdamW(
-            [g for g in groups if g["params"]], lr=self.optim.lr, betas=tuple(self.optim.betas), eps=self.optim.eps
+            [g for g in groups if g["params"]],
+            lr=self.optim.lr,
+            betas=tuple(self.optim.betas),
+            eps=self.optim.eps,
         )
         total = int(self.trainer.estimated_stepping_batches)
         warmup = self.optim.warmup_steps or int(self.optim.warmup_ratio * total)

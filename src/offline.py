@@ -38,6 +38,8 @@ def go_offline_if_unreachable() -> bool:
     """Offline mode when the hub cannot be reached and the user has not chosen (HF_HUB_OFFLINE unset)."""
     if "HF_HUB_OFFLINE" in os.environ or hub_reachable():
         return False
-    log.warning("the Hugging Face hub is unreachable: offline mode (HF_HUB_OFFLINE=1); only local copies load.")
+    log.warning(
+        "the Hugging Face hub is unreachable: offline mode (HF_HUB_OFFLINE=1); only local copies load."
+    )
     set_offline()
     return True

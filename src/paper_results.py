@@ -100,6 +100,7 @@ def reference(backbone: str, method: str, task: str, adapter: dict | None = None
             return ADAKRON_DIMS_RTE.get((a, r // a))
     return PER_TASK.get((backbone, method, task))
 
+
 # KronA paper appendix C (SPEC §5): inference latency relative to the backbone (fine-tuning = 1.00).
 LATENCY_RATIO: dict[str, float] = {
     "full": 1.00,

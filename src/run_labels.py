@@ -43,7 +43,7 @@ def resolved_shapes(results: dict[str, Any]) -> list[Pair] | None:
     width = backbone.get("hidden_size") or backbone.get("d_model")
     try:
         from src.adapters import build_config  # registers every method
-        from src.adapters._kron_shapes import per_term_shapes, resolve_factor_shapes
+        from src.adapters.kron import per_term_shapes, resolve_factor_shapes
 
         cfg = build_config(adapter)
         explicit = adapter["a_shape"] not in (None, "auto", "lokr")

@@ -31,7 +31,9 @@ class BackboneSettings:
     family: str  # a Backbone subclass's ``family``: encoder, t5, ...
     pretrained: str  # hub id or local folder (save_pretrained)
     tokenizer: str | None = None  # null: from ``pretrained``
-    init: str = setting("pretrained", choices=("pretrained", "random"))  # random: the same architecture, random weights
+    init: str = setting(
+        "pretrained", choices=("pretrained", "random")
+    )  # random: the same architecture, random weights
     config: dict[str, Any] | None = None  # the architecture (init=random builds it without a download)
     cache_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

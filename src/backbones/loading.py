@@ -9,7 +9,12 @@ from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
 
 from .base import BackboneError, BackboneSettings
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "spiece.model", "vocab.json", "sentencepiece.bpe.model")
 
 
@@ -69,7 +74,9 @@ def load(loader: Any, source: str, what: str, **kwargs: Any):
 
 
 def load_tokenizer(settings: BackboneSettings):
-    return load(AutoTokenizer, settings.tokenizer or settings.pretrained, "tokenizer", cache_dir=settings.cache_dir)
+    return load(
+        AutoTokenizer, settings.tokenizer or settings.pretrained, "tokenizer", cache_dir=settings.cache_dir
+    )
 
 
 def model_config(settings: BackboneSettings, **overrides: Any) -> PretrainedConfig:

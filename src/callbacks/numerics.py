@@ -66,10 +66,14 @@ class NumericsGuard(L.Callback):
         self._batch: Any = None
         self._batch_idx = -1
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         self._batch, self._batch_idx = batch, batch_idx
 
-    def on_before_backward(self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor) -> None:
+    def on_before_backward(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, loss: torch.Tensor
+    ) -> None:
         if torch.isfinite(loss).all():
             return
         raise NumericsError(self.describe(trainer, pl_module, loss))
@@ -79,7 +83,11 @@ class NumericsGuard(L.Callback):
         layer = first_non_finite_module(pl_module, lambda: pl_module.backbone.loss(batch))
         input_ids = batch.get("input_ids") if isinstance(batch, Mapping) else None
         first_ids = input_ids[0, :SHOWN_INPUT_IDS].tolist() if input_ids is not None else "n/a"
-        where = f"first non-finite output: {layer}" if layer else "every module output was finite (the loss itself overflowed)"
+        where = (
+            f"first non-finite output: {layer}"
+            if layer
+            else "every module output was finite (the loss itself overflowed)"
+        )
         return (
             f"training loss is {loss.item()} at global step {trainer.global_step} "
             f"(epoch {trainer.current_epoch}, batch {self._batch_idx}, first input ids {first_ids}); {where}. "

@@ -18,7 +18,9 @@ from .section import StandaloneMeasure
 
 def _role_prefixes(model: nn.Module) -> list[tuple[str, str]]:
     """``(module-name prefix, "adapter:<method>")`` for every adapter, longest prefix first."""
-    found = [(f"{name}.", f"adapter:{m.method}") for name, m in model.named_modules() if isinstance(m, Adapter)]
+    found = [
+        (f"{name}.", f"adapter:{m.method}") for name, m in model.named_modules() if isinstance(m, Adapter)
+    ]
     return sorted(found, key=lambda item: len(item[0]), reverse=True)
 
 
@@ -72,7 +74,14 @@ def render(table: dict[str, Any], title: str) -> Table:
         out.add_column(column, justify="left" if column in ("role", "module type") else "right")
     for row in table["rows"]:
         pct = 100.0 * row["params"] / backbone
-        out.add_row(row["role"], row["module_type"], str(row["modules"]), f"{row['params']:,}", f"{row['trainable']:,}", f"{pct:.4f}")
+        out.add_row(
+            row["role"],
+            row["module_type"],
+            str(row["modules"]),
+            f"{row['params']:,}",
+            f"{row['trainable']:,}",
+            f"{pct:.4f}",
+        )
     out.add_section()
     out.add_row("total", "", "", f"{table['total']:,}", f"{table['trainable']:,}", "")
     out.caption = (

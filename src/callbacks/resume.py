@@ -53,7 +53,9 @@ class ExactResume(L.Callback):
         loop._load_combined_loader_states()
         iter(loop._data_fetcher)  # the iterator made before the restore starts over; this one continues
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
         if self._pending is not None:
             _set_rng_states(self._pending)
             self._pending = None

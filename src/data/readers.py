@@ -50,7 +50,9 @@ def read_local(task: GlueTask, glue_dir: str | os.PathLike, split: str) -> datas
     folder = Path(glue_dir) / task.local_dir
     path = folder / task.local_files[split]
     if not folder.is_dir():
-        raise DataError(f"GLUE {task.name} data not found: expected the folder {folder} (with {path.name}). {_FIX_HINT}")
+        raise DataError(
+            f"GLUE {task.name} data not found: expected the folder {folder} (with {path.name}). {_FIX_HINT}"
+        )
     if not path.is_file():
         raise DataError(f"GLUE {task.name} data not found: expected the file {path}. {_FIX_HINT}")
 

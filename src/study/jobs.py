@@ -90,13 +90,21 @@ def search_key(backbone: str, task: str, row: str) -> str:
     return f"{backbone}-{task}-{row}"
 
 
+def search_space_of(study: StudySettings, row: str) -> dict[str, str]:
+    """What a row's search tries: the study's space, the keys its method declares searching
+    (src.adapters.search_space: KronA^B's scale, ...), then the row's own."""
+    from src.adapters import search_space
+
+    return {**study.search.space, **search_space(study.rows[row].adapter), **study.rows[row].space}
+
+
 def search_name(study: StudySettings, backbone: str, task: str, row: str, passthrough: list[str]) -> str:
     """``<backbone>-<task>-<row>@<digest>``: the digest of what every trial shares (the row's resolved config,
     the space, the seeds a trial), so a search is reused only for the same question, and a changed row
     (another method function, budget or space) is searched afresh beside the old one."""
     values = trial_values(study, {}, FIRST_TRIAL_SEED, Path("/"))
     probe = identity(train_config_with(row_overrides(study, backbone, task, row, passthrough), values))
-    space = {**study.search.space, **study.rows[row].space}
+    space = search_space_of(study, row)
     text = json.dumps([probe, space, study.search.seeds_per_trial], sort_keys=True)
     return f"{search_key(backbone, task, row)}@{hashlib.sha1(text.encode()).hexdigest()[:8]}"
 

@@ -30,7 +30,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from src.results import read_results
 from src.train import objective
 
-from .jobs import Job, search_name, trial_jobs
+from .jobs import Job, search_name, search_space_of, trial_jobs
 from .settings import StudySettings
 from .space import distributions
 from .storage import retry_callback
@@ -71,7 +71,7 @@ def searched_rows(study: StudySettings) -> list[tuple[str, str, str]]:
 def open_searches(study: StudySettings, storage: BaseStorage, passthrough: list[str]) -> list[Search]:
     searches = []
     for backbone, task, row in searched_rows(study):
-        space_text = {**study.search.space, **study.rows[row].space}
+        space_text = search_space_of(study, row)
         name = search_name(study, backbone, task, row, passthrough)
         optuna_study = optuna.create_study(
             storage=storage, study_name=name, direction="maximize", load_if_exists=True

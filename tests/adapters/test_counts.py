@@ -32,7 +32,9 @@ def test_adakron_on_bert_base(make_config, r, expected):
 
 
 def test_krona_on_t5_base_with_layer_norms(make_config):
-    found = counts(make_config, "backbone=t5_base", "adapter=krona", *T5_KRONA_SHAPES, "adapter.train_layernorm=true")
+    found = counts(
+        make_config, "backbone=t5_base", "adapter=krona", *T5_KRONA_SHAPES, "adapter.train_layernorm=true"
+    )
     assert found["backbone"] == T5_BASE
     assert found["adapter"] == 110_592
     assert found["trainable"] == 158_208

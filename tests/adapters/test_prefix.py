@@ -54,7 +54,12 @@ def test_t5_decoder_stays_causal(tiny_backbones, attention):
 def test_t5_generation_with_the_cache_matches_a_full_forward(tiny_backbones):
     model = prefixed(tiny_backbones, "t5")
     batch = batch_for("t5")
-    generated = model.generate(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], max_new_tokens=4, do_sample=False)
+    generated = model.generate(
+        input_ids=batch["input_ids"],
+        attention_mask=batch["attention_mask"],
+        max_new_tokens=4,
+        do_sample=False,
+    )
     full = logits(model, {**batch, "decoder_input_ids": generated[:, :-1]})
     assert torch.equal(full.argmax(-1), generated[:, 1:])
 

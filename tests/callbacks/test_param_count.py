@@ -24,7 +24,9 @@ def test_t5_base_krona_counts_match_the_paper_without_a_trainer(quick_run):
     assert table["backbone"] == T5_BASE_PARAMS
     assert table["trainable_pct_of_backbone"] == pytest.approx(0.0710, abs=5e-5)  # the paper's "0.07%"
     krona_rows = [row for row in table["rows"] if row["role"] == "adapter:krona"]
-    assert [(r["module_type"], r["modules"], r["params"]) for r in krona_rows] == [("KronA", 72, KRONA_T5_BASE_ADAPTER)]
+    assert [(r["module_type"], r["modules"], r["params"]) for r in krona_rows] == [
+        ("KronA", 72, KRONA_T5_BASE_ADAPTER)
+    ]
     logged = yaml.safe_load((run_dir / "csv" / "hparams.yaml").read_text())
     assert logged["params/trainable"] == KRONA_T5_BASE_TRAINABLE
     assert logged["params/adapter"] == KRONA_T5_BASE_ADAPTER
@@ -42,4 +44,6 @@ def test_rows_add_up_to_the_totals(make_config, backbone):
     with_head = table["trainable"] / (table["backbone"] + table["head"])
     assert table["trainable_pct_of_backbone_with_head"] == pytest.approx(100 * with_head)
     if table["head"]:
-        assert table["trainable_pct_of_backbone_with_head"] != pytest.approx(table["trainable_pct_of_backbone"])
+        assert table["trainable_pct_of_backbone_with_head"] != pytest.approx(
+            table["trainable_pct_of_backbone"]
+        )

@@ -39,11 +39,18 @@ def test_switched_off_callbacks_write_nothing(quick_run):
 
 def test_t5_latency_without_a_trainer(quick_run):
     results, run_dir = quick_run(
-        "backbone=tiny_t5", "adapter=krona", "train=false", "test=false", "callbacks.latency.enabled=true",
+        "backbone=tiny_t5",
+        "adapter=krona",
+        "train=false",
+        "test=false",
+        "callbacks.latency.enabled=true",
         "callbacks.param_count.print_table=false",
         "~trainer.logger",  # trainer=debug says logger: false, which the standalone measurements respect too
     )
     assert results["latency"]["ms"] > 0 and results["latency"]["merged"]
     assert results["param_table"]["adapter"] == results["params"]["adapter"]
     assert "metrics" in results and not results["metrics"]
-    assert yaml.safe_load((run_dir / "csv" / "hparams.yaml").read_text())["latency/ratio"] == results["latency"]["ratio"]
+    assert (
+        yaml.safe_load((run_dir / "csv" / "hparams.yaml").read_text())["latency/ratio"]
+        == results["latency"]["ratio"]
+    )

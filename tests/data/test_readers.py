@@ -111,7 +111,9 @@ def test_missing_folder_says_where_and_how_to_fix(tmp_path: Path):
     with pytest.raises(DataError) as error:
         read_local(get_task("rte"), tmp_path, "train")
     message = str(error.value)
-    assert f"expected the folder {tmp_path / 'RTE'} (with train.tsv)" in message  # a folder, not the file's path
+    assert (
+        f"expected the folder {tmp_path / 'RTE'} (with train.tsv)" in message
+    )  # a folder, not the file's path
     for hint in ("<glue_dir>/RTE/train.tsv", "data.glue_dir=", "GLUE_DIR", "data.source=hub"):
         assert hint in message
 
@@ -171,7 +173,12 @@ STSB_HEADER = "index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\tsenten
 
 @pytest.mark.parametrize("score", ["50.0", "-0.5", "5.01", "nan", "inf", "-inf", "NaN"])
 def test_regression_label_outside_the_task_range_names_file_and_line(tmp_path: Path, score: str):
-    path = _write(tmp_path, "STS-B", "dev.tsv", STSB_HEADER + "0\tg\tf\ty\t0\tn\tn\ta\tb\t3.2\n" + f"1\tg\tf\ty\t0\tn\tn\ta\tb\t{score}\n")
+    path = _write(
+        tmp_path,
+        "STS-B",
+        "dev.tsv",
+        STSB_HEADER + "0\tg\tf\ty\t0\tn\tn\ta\tb\t3.2\n" + f"1\tg\tf\ty\t0\tn\tn\ta\tb\t{score}\n",
+    )
     with pytest.raises(DataError) as error:
         read_local(get_task("stsb"), tmp_path, "validation")
     assert str(error.value).startswith(f"{path}, line 3: label '{score}' is outside stsb's range [0, 5].")
@@ -285,8 +292,14 @@ def test_split_reader_errors(monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.mark.parametrize("source", ["auto", "local"])
-def test_a_glue_dir_that_does_not_exist_is_an_error_not_the_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source):
+def test_a_glue_dir_that_does_not_exist_is_an_error_not_the_hub(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, source
+):
     monkeypatch.delenv("GLUE_DIR", raising=False)
-    with pytest.raises(DataError, match=rf"data.glue_dir={tmp_path / 'absent'} does not exist.*data.source=hub"):
+    with pytest.raises(
+        DataError, match=rf"data.glue_dir={tmp_path / 'absent'} does not exist.*data.source=hub"
+    ):
         split_reader(get_task("rte"), source, tmp_path / "absent")
-    assert split_reader(get_task("rte"), "hub", tmp_path / "absent").func is read_hub  # hub asked for: no folder needed
+    assert (
+        split_reader(get_task("rte"), "hub", tmp_path / "absent").func is read_hub
+    )  # hub asked for: no folder needed

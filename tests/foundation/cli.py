@@ -24,7 +24,11 @@ def train_cli(
         *overrides,
     ]
     # One thread per process: tiny models only lose to thread contention on a 2-core machine.
-    environment = os.environ | {"KRONLAB_SHARED": str(SHARED), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"} | (env or {})
+    environment = (
+        os.environ
+        | {"KRONLAB_SHARED": str(SHARED), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+        | (env or {})
+    )
     return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=environment)
 
 

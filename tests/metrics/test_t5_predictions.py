@@ -112,4 +112,6 @@ def test_predict_is_checked_before_any_work():
     with pytest.raises(BackboneError, match="backbone.predict='sample'.*'generate'.*'score'"):
         build_model(compose_config(["backbone=tiny_t5", "backbone.predict=sample"]))
     with pytest.raises(BackboneError, match="text-to-text"):
-        build_model(compose_config(["backbone=tiny_bert", "backbone.predict=generate"]))  # a typed setting: no +
+        build_model(
+            compose_config(["backbone=tiny_bert", "backbone.predict=generate"])
+        )  # a typed setting: no +

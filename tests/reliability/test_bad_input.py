@@ -43,7 +43,11 @@ def corrupt_rte(tmp_path) -> tuple[str, int]:
 def test_cli_reports_user_errors_in_one_line_with_exit_code_2(tmp_path):
     glue, line = corrupt_rte(tmp_path)
     bad_shapes = start_cli(
-        *QUICK_BERT, "adapter=krona", "adapter.a_shape=[5,5]", "adapter.b_shape=[5,5]", f"hydra.run.dir={tmp_path / 'a'}"
+        *QUICK_BERT,
+        "adapter=krona",
+        "adapter.a_shape=[5,5]",
+        "adapter.b_shape=[5,5]",
+        f"hydra.run.dir={tmp_path / 'a'}",
     )
     bad_tsv = start_cli(*QUICK_BERT, f"data.glue_dir={glue}", f"hydra.run.dir={tmp_path / 'b'}")
     for process, expected in (
@@ -59,7 +63,9 @@ def test_cli_reports_user_errors_in_one_line_with_exit_code_2(tmp_path):
 
 
 def test_adakron_bottleneck_not_divisible(tmp_path):
-    message = refused_before_training(tmp_path, AdapterError, "adapter=adakron", "adapter.r=30", "adapter.a=4")
+    message = refused_before_training(
+        tmp_path, AdapterError, "adapter=adakron", "adapter.r=30", "adapter.a=4"
+    )
     assert "a to divide adapter.r" in message and "r=48 a=4" in message
 
 
@@ -79,7 +85,9 @@ def test_local_model_folder_missing_weights(tmp_path):
     for name in ("config.json", "vocab.txt", "tokenizer_config.json"):
         if (MINILM_DIR / name).exists():
             shutil.copy(MINILM_DIR / name, folder / name)
-    message = refused_before_training(tmp_path, BackboneError, "backbone=minilm", f"backbone.pretrained={folder}")
+    message = refused_before_training(
+        tmp_path, BackboneError, "backbone=minilm", f"backbone.pretrained={folder}"
+    )
     assert "model.safetensors" in message and "save_pretrained" in message
 
 

@@ -13,7 +13,10 @@ def test_user_error_is_one_line_and_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info, report_user_errors():
         raise AdapterError("adapter.a_shape must be two positive integers like [32, 24], got [0].")
     assert exit_info.value.code == USAGE_EXIT_CODE
-    assert capsys.readouterr().err == "error: adapter.a_shape must be two positive integers like [32, 24], got [0].\n"
+    assert (
+        capsys.readouterr().err
+        == "error: adapter.a_shape must be two positive integers like [32, 24], got [0].\n"
+    )
 
 
 def test_sigterm_is_not_reported_as_success(capsys):

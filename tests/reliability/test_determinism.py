@@ -9,7 +9,13 @@ from tests.conftest import QUICK, compose_config
 
 from .helpers import WITHOUT_MEASUREMENTS, load_checkpoint
 
-TWO_BATCHES = (*QUICK, "trainer.limit_train_batches=2", "data.max_length=64", "adapter=krona", *WITHOUT_MEASUREMENTS)
+TWO_BATCHES = (
+    *QUICK,
+    "trainer.limit_train_batches=2",
+    "data.max_length=64",
+    "adapter=krona",
+    *WITHOUT_MEASUREMENTS,
+)
 
 
 def trained(tmp_path, name: str, *overrides: str) -> tuple[dict, dict]:

@@ -50,7 +50,10 @@ def test_factor_shape_sweep_runs_in_parallel_with_one_directory_and_wandb_run_pe
         assert logged["name"] == job_dir.name
         assert logged["config"]["adapter"]["a_shape"] == list(a_shape)
         # the swept value as one config column (W&B groups and draws parallel coordinates on it)
-        assert logged["config"]["overrides"]["kron_shapes"] == f"[[{a_shape[0]},{a_shape[1]}],[{b_shape[0]},{b_shape[1]}]]"
+        assert (
+            logged["config"]["overrides"]["kron_shapes"]
+            == f"[[{a_shape[0]},{a_shape[1]}],[{b_shape[0]},{b_shape[1]}]]"
+        )
         assert logged["config"]["overrides"]["backbone"] == "tiny_bert"
         assert len(logged["history"]["val/primary"]) == 2  # debug preset: two one-batch epochs
         assert logged["summary"]["params"]["trainable"] == results["params"]["trainable"]
