@@ -68,14 +68,22 @@ def searched_rows(study: StudySettings) -> list[tuple[str, str, str]]:
     return out
 
 
+def load_or_create(storage: BaseStorage, name: str) -> optuna.Study:
+    """The search of that name, created when missing (loading first: a journal logs every create it is asked)."""
+    try:
+        return optuna.load_study(study_name=name, storage=storage)
+    except KeyError:
+        return optuna.create_study(
+            storage=storage, study_name=name, direction="maximize", load_if_exists=True
+        )
+
+
 def open_searches(study: StudySettings, storage: BaseStorage, passthrough: list[str]) -> list[Search]:
     searches = []
     for backbone, task, row in searched_rows(study):
         space_text = search_space_of(study, row)
         name = search_name(study, backbone, task, row, passthrough)
-        optuna_study = optuna.create_study(
-            storage=storage, study_name=name, direction="maximize", load_if_exists=True
-        )
+        optuna_study = load_or_create(storage, name)
         if "space" not in optuna_study.user_attrs:  # what the dashboard shows of it
             optuna_study.set_user_attr("space", space_text)
             optuna_study.set_user_attr("seeds_per_trial", study.search.seeds_per_trial)
