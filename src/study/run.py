@@ -4,6 +4,7 @@ and trials are reused by what they computed, never rerun."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -173,6 +174,13 @@ def run_study(argv: Sequence[str]) -> None:
         chosen = run_searches(study, storage, passthrough, send, max_rounds=1 if study.dry_run else None)
     else:
         chosen = {search.key: best_params(search) for search in open_searches(study, storage, passthrough)}
+    unsearched = sorted("-".join(key) for key, params in chosen.items() if not params)
+    if unsearched and study.stage in ("all", "runs"):  # said before hours of runs, not only in the report
+        print(
+            f"warning: no finished search for {unsearched}: those rows run at their method's default learning "
+            "rate (NOT SEARCHED in the report); run study.stage=search first to search them.",
+            file=sys.stderr,
+        )
     jobs = seed_jobs(study, chosen, passthrough)
     if study.stage in ("all", "runs"):
         send(jobs, "runs")
