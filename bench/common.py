@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from src.atomic import write_text_atomic
-from src.results import versions
+from src.record import versions
 
 RESULTS_DIR = Path(__file__).parent / "results"
 

@@ -23,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 from src.config import ROOT
+from src.record import read_record
 
 from .common import write_table
 
@@ -41,8 +42,7 @@ def measure(launcher: str, folder: Path) -> dict:
     overheads = []
     for job in launch["jobs"][:2]:
         run_dir = Path(next(o.split("=", 1)[1] for o in job if o.startswith("paths.output_dir=")))
-        results = json.loads((run_dir / "results.json").read_text())
-        overheads.append(results["train_speed"]["first_step_at"] - launch["started_at"])
+        overheads.append(read_record(run_dir).section("train_speed")["first_step_at"] - launch["started_at"])
     return {"launcher": launcher, "jobs_timed": len(overheads), "overhead_s_median": statistics.median(overheads),
             "overhead_s_min": min(overheads), "overhead_s_max": max(overheads)}  # fmt: skip
 

@@ -27,7 +27,7 @@ from src.config import CONF_DIR
 from src.errors import ConfigError, report_user_errors
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
-from src.results import versions
+from src.record import versions
 from src.run_dir import checkpoint_in_run, enclosing_run_dir, is_run_dir, require_file, run_config
 from src.run_overrides import apply_overrides, parse_overrides
 from src.schema import check_config

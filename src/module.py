@@ -64,10 +64,8 @@ class GlueModule(L.LightningModule):
             {stage: nn.ModuleList(SumMetric() for _ in names) for stage, names in eval_names.items()}
         )
         self.last_metrics: dict[str, dict[str, float]] = {}
-        self.results_sections: dict[
-            str, object
-        ] = {}  # the module's own results.json sections (callbacks keep theirs)
-        self.results_sections["prediction"] = {"protocol": backbone.prediction}
+        self._non_label_predictions: dict[str, int] = {}  # per eval set, text-to-text only
+        self._undefined: dict[str, list[str]] = {}  # per stage: the metrics that came out NaN
         self._frozen_fingerprints: dict[str, list] | None = None
 
     @property
@@ -136,18 +134,24 @@ class GlueModule(L.LightningModule):
 
     def _note_non_labels(self, eval_set: str, count: SumMetric) -> None:
         if self.backbone.text_to_text:
-            counts = self.results_sections["prediction"].setdefault("non_label_predictions", {})
-            counts[eval_set] = int(count.compute())
+            self._non_label_predictions[eval_set] = int(count.compute())
         count.reset()
 
     def _note_undefined(self, stage: str, names: list[str]) -> None:
-        """results.json writes NaN as null; this section says which values are undefined and why."""
-        notes = self.results_sections.setdefault("undefined_metrics", {"note": UNDEFINED_NOTE})
-        notes.pop(stage, None)
+        self._undefined.pop(stage, None)
         if names:
-            notes[stage] = names
-        if set(notes) == {"note"}:
-            del self.results_sections["undefined_metrics"]
+            self._undefined[stage] = names
+
+    def record_sections(self) -> dict[str, dict]:
+        """The module's sections of the run record: how it predicted, and which metrics are undefined and
+        why (results.json writes NaN as null)."""
+        prediction: dict = {"protocol": self.backbone.prediction}
+        if self._non_label_predictions:
+            prediction["non_label_predictions"] = dict(self._non_label_predictions)
+        sections = {"prediction": prediction}
+        if self._undefined:
+            sections["undefined_metrics"] = {"note": UNDEFINED_NOTE, **self._undefined}
+        return sections
 
     def validation_step(self, batch, batch_idx, dataloader_idx: int = 0) -> None:
         self._eval_step("validation", batch, dataloader_idx)

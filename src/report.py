@@ -20,9 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from src.callbacks.latency import LatencySettings
 from src.paper_results import GLUE_TASKS, PAPER_METRIC, reference
-from src.results import RESULTS_FILE, STATUS_FINISHED, STATUS_REFUSED, read_results
+from src.record import RESULTS_FILE, RunRecord, read_record
 from src.run_labels import (
     NOT_A_SETTING,
     SHAPE_KEYS,
@@ -69,27 +68,26 @@ def flat(tree: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix[:-1]: json.dumps(tree) if isinstance(tree, list) else tree}
 
 
-def run_row(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
-    config = results.get("config", {})
-    params = results.get("params", {})
+def run_row(run_dir: Path, record: RunRecord) -> dict[str, Any]:
+    config = record.config
     row: dict[str, Any] = {
         "run_dir": str(run_dir),
         "backbone": config.get("backbone", {}).get("name"),
         "method": config.get("adapter", {}).get("name"),
         "task": config.get("task", {}).get("name"),
         "seed": config.get("seed"),
-        **parameter_columns(params),
-        **latency_columns(results.get("latency") or {}),
-        **step_time_columns(results.get("train_speed") or {}),
+        **parameter_columns(record.section("params")),
+        **latency_columns(record.section("latency")),
+        **step_time_columns(record.section("train_speed")),
         "adapter": config.get("adapter", {}),
     }
-    pairs = resolved_shapes(results)
+    pairs = resolved_shapes(record)
     row["shapes"] = shapes_text(pairs) if pairs else None
     row["label"] = base_label(config, row["shapes"])
     for stage, prefix in (("validation", "val"), ("test", "test")):
-        for name, value in (results.get("metrics", {}).get(stage) or {}).items():
+        for name, value in record.scores(stage).items():
             row[f"{prefix}/{name}"] = value
-    row["score"] = score_of(row, results)
+    row["score"] = score_of(row, record)
     row["_config"] = flat(config)
     return row
 
@@ -97,46 +95,36 @@ def run_row(run_dir: Path, results: dict[str, Any]) -> dict[str, Any]:
 def parameter_columns(params: dict[str, Any]) -> dict[str, Any]:
     """Trainable parameters with the classifier head and without it (the papers count without), and the
     percentage of the backbone without the head (the papers' convention)."""
-    with_head = params.get("trainable")
-    without = params.get("trainable_without_head")
-    if without is None and with_head is not None:
-        without = with_head - params.get("head", 0)
     return {
-        "trainable_with_head": with_head,
-        "trainable_without_head": without,
+        "trainable_with_head": params.get("trainable"),
+        "trainable_without_head": params.get("trainable_without_head"),
         "trainable_pct_without_head": params.get("trainable_pct_of_backbone"),
     }
 
 
 def latency_columns(latency: dict[str, Any]) -> dict[str, Any]:
     """Mean ratio to the bare backbone, the range of its per-repeat ratios, and the protocol that measured it."""
-    ratio = latency.get("ratio")
-    settings = latency.get("settings")
     return {
-        "latency_ratio": ratio,
-        "latency_ratio_lo": latency.get("ratio_min", ratio),
-        "latency_ratio_hi": latency.get("ratio_max", ratio),
-        # results.json from before the protocols had names: named from its settings
-        "latency_protocol": latency.get("protocol")
-        or (LatencySettings(**settings).protocol if settings else None),
+        "latency_ratio": latency.get("ratio"),
+        "latency_ratio_lo": latency.get("ratio_min"),
+        "latency_ratio_hi": latency.get("ratio_max"),
+        "latency_protocol": latency.get("protocol"),
     }
 
 
 def step_time_columns(speed: dict[str, Any]) -> dict[str, Any]:
     """The median step time over the run's timed steps, its quartiles, and how many steps were timed."""
-    median = speed.get("step_ms")
     return {
-        "step_ms_median": median,
-        "step_ms_p25": speed.get("step_ms_p25", median),
-        "step_ms_p75": speed.get("step_ms_p75", median),
+        "step_ms_median": speed.get("step_ms"),
+        "step_ms_p25": speed.get("step_ms_p25"),
+        "step_ms_p75": speed.get("step_ms_p75"),
         "steps_timed": speed.get("measured_steps"),
     }
 
 
-def score_of(row: dict[str, Any], results: dict[str, Any]) -> float | None:
+def score_of(row: dict[str, Any], record: RunRecord) -> float | None:
     """The number the papers report for this run, in percent: their metric on test (else validation)."""
-    metrics = results.get("metrics", {})
-    scores = metrics.get("test") or metrics.get("validation") or {}
+    scores = record.scores("test") or record.scores("validation")
     if not scores:
         return None
     name = PAPER_METRIC.get((row["backbone"], row["task"]))
@@ -172,24 +160,16 @@ def settings(rows: pd.DataFrame, ignore: tuple[str, ...] = ()) -> pd.Series:
 
 
 def collect(dirs: Iterable[str | Path]) -> pd.DataFrame:
-    """One row per finished run. Failed runs (``error``) and commands refused before training
-    (``status: refused``) are left out with a warning."""
+    """One row per finished run. Failed runs and commands refused before training are left out with a
+    warning."""
     rows = []
     for run_dir in find_runs(dirs):
-        results = read_results(run_dir)
-        status = results.get(
-            "status", STATUS_FINISHED
-        )  # results.json from before ``status`` existed: finished
-        if "error" in results or status != STATUS_FINISHED:
-            message = (results.get("error") or {}).get("message")
-            log.warning(
-                "skipping %s run %s: %s",
-                "refused" if status == STATUS_REFUSED else "failed",
-                run_dir,
-                message,
-            )
+        record = read_record(run_dir)
+        if not record.finished:
+            message = record.error.message if record.error else None
+            log.warning("skipping %s run %s: %s", record.status.value, run_dir, message)
             continue
-        rows.append(run_row(run_dir, results))
+        rows.append(run_row(run_dir, record))
     if not rows:
         raise ValueError(f"no finished runs ({RESULTS_FILE} without an error) under {list(map(str, dirs))}.")
     runs = pd.DataFrame(rows)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src.errors import ConfigError
-from src.results import RESULTS_FILE
+from src.record import RESULTS_FILE, read_record
 
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
@@ -26,7 +25,7 @@ def run_config(run_dir: Path) -> DictConfig:
     if (run_dir / HYDRA_CONFIG).is_file():
         cfg = OmegaConf.load(run_dir / HYDRA_CONFIG)
     elif (run_dir / RESULTS_FILE).is_file():
-        cfg = OmegaConf.create(json.loads((run_dir / RESULTS_FILE).read_text()).get("config") or {})
+        cfg = OmegaConf.create(read_record(run_dir).config)
     else:
         raise ConfigError(
             f"{run_dir} is not a run directory (no {HYDRA_CONFIG} or {RESULTS_FILE}): pass the folder a training run wrote."
@@ -74,9 +73,8 @@ def checkpoint_in_run(run_dir: Path, which: str) -> Path:
 def _best_candidates(run_dir: Path) -> list[str]:
     """Names of the best checkpoint: from results.json, else from last.ckpt's monitored ModelCheckpoint."""
     names = []
-    results = run_dir / RESULTS_FILE
-    if results.is_file():
-        best = json.loads(results.read_text()).get("best_checkpoint")
+    if (run_dir / RESULTS_FILE).is_file():
+        best = read_record(run_dir).best_checkpoint
         if best:
             names.append(Path(best).name)  # by name: the run directory may have moved
     last = run_dir / CHECKPOINT_DIR / LAST_CHECKPOINT

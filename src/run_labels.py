@@ -9,6 +9,8 @@ from typing import Any
 
 import pandas as pd
 
+from src.record import RunRecord
+
 log = logging.getLogger(__name__)
 
 # Config keys that never make two runs different experiments (seeds are averaged, paths are per run).
@@ -28,14 +30,14 @@ SHAPE_KEYS = ("adapter.a_shape", "adapter.b_shape", "adapter.budget", "adapter.d
 Pair = tuple[tuple[int, int], tuple[int, int]]
 
 
-def resolved_shapes(results: dict[str, Any]) -> list[Pair] | None:
+def resolved_shapes(record: RunRecord) -> list[Pair] | None:
     """The (A, B) factor shapes of each Kronecker term the run built, ``auto`` and ``lokr`` resolved.
 
     results.json records the config, not the built layers, so the shapes are resolved again with the method's own
     rule (``shapes_for`` / ``resolve_factor_shapes``, at the backbone's hidden size, which every default target and
     block site has) and kept only when they give the trainable count the run recorded (``param_table``'s adapter
     rows): a run whose layers resolved differently (other targets) gets no shapes rather than wrong ones."""
-    config = results.get("config") or {}
+    config = record.config
     adapter = config.get("adapter") or {}
     if "a_shape" not in adapter:
         return None
@@ -69,9 +71,7 @@ def resolved_shapes(results: dict[str, Any]) -> list[Pair] | None:
         log.debug("no factor shapes for %s: %s", adapter.get("name"), error)
         return None
     rows = [
-        r
-        for r in (results.get("param_table") or {}).get("rows", [])
-        if str(r.get("role")).startswith("adapter:")
+        r for r in record.section("param_table").get("rows", []) if str(r.get("role")).startswith("adapter:")
     ]
     if (
         rows

@@ -1,5 +1,5 @@
 """The block a training run ends with: what it scored (on which rows), whether merging held, what it costs,
-and where its files are. Built from results.json's dict alone, so it says exactly what the file says."""
+and where its files are. Built from the run record alone, so it says exactly what results.json says."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from src.data import get_task
 from src.data.splits import SEARCH_VALIDATION_ROWS
-from src.results import RESULTS_FILE
+from src.record import RunRecord, results_path
 
 
 def split_descriptions(task_name: str, protocol: str, search_rows: int | None = None) -> dict[str, str]:
@@ -85,16 +85,16 @@ def _params_line(params: dict[str, Any]) -> str:
     )
 
 
-def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
-    config = results.get("config", {})
+def summary_lines(record: RunRecord, output_dir: Path) -> list[str]:
+    config = record.config
     rows: list[tuple[str, str]] = []
-    metrics = results.get("metrics") or {}
+    metrics = record.metrics
     if metrics:
         data = config["data"]
         where = split_descriptions(
             config["task"]["name"], data["split_protocol"], data.get("search_validation_rows")
         )
-        checkpoint = results.get("evaluated_checkpoint", results.get("best_checkpoint"))
+        checkpoint = record.evaluated_checkpoint
         trained = config.get("train", True)
         if checkpoint:
             scored = f"{'best checkpoint' if trained else 'checkpoint'} {Path(checkpoint).name}"
@@ -103,15 +103,12 @@ def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
         for stage in ("validation", "test"):
             if metrics.get(stage):
                 rows.append((stage, f"{_scores(metrics[stage])}  [{scored}; {where[stage]}]"))
-    if "params" in results:
-        rows.append(("trainable", _params_line(results["params"])))
-    if "merge" in results:
-        rows.append(("merge check", _merge_line(results["merge"])))
-    if "latency" in results:
-        rows.append(("latency", _latency_line(results["latency"])))
-    if "train_speed" in results:
-        rows.append(("train step", _step_line(results["train_speed"])))
-    rows.append(("results", str(output_dir / RESULTS_FILE)))
+    lines = {"params": ("trainable", _params_line), "merge": ("merge check", _merge_line)}
+    lines |= {"latency": ("latency", _latency_line), "train_speed": ("train step", _step_line)}
+    for section, (label, line) in lines.items():
+        if section in record.sections:
+            rows.append((label, line(record.sections[section])))
+    rows.append(("results", str(results_path(output_dir))))
     checkpoints = output_dir / "checkpoints"
     if checkpoints.is_dir():
         rows.append(("checkpoints", f"{checkpoints}/ (best and last.ckpt)"))
@@ -120,5 +117,5 @@ def summary_lines(results: dict[str, Any], output_dir: Path) -> list[str]:
     return [f"{title:=^100}", *(f"{label:<{width}}  {text}" for label, text in rows), "=" * 100]
 
 
-def print_summary(results: dict[str, Any], output_dir: Path) -> None:
-    print("\n".join(summary_lines(results, output_dir)), flush=True)
+def print_summary(record: RunRecord, output_dir: Path) -> None:
+    print("\n".join(summary_lines(record, output_dir)), flush=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from pathlib import Path
-from typing import Any
 
 import hydra
 import lightning as L
@@ -17,7 +15,6 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import adapters, wandb_run
-from src.atomic import write_json_atomic
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
@@ -27,13 +24,13 @@ from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.data.datamodule import read_splits
 from src.data.splits import Splits
-from src.errors import ConfigError, NumericsError, UserError, refused_before_training, report_user_errors
+from src.errors import ConfigError, NumericsError, UserError, report_user_errors
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.noise import filter_known_noise
 from src.offline import go_offline_if_unreachable
 from src.preflight import check_fits
-from src.results import RESULTS_FILE, STATUS_FAILED, STATUS_FINISHED, STATUS_REFUSED, versions
+from src.record import RecordDraft, RunRecord, results_path, versions, write_record
 from src.resumable import ResumableGlueDataModule
 from src.run_dir import checkpoint_in_run, require_file
 from src.run_summary import print_summary
@@ -88,55 +85,53 @@ def best_checkpoint(trainer: L.Trainer) -> str | None:
     return path or None
 
 
-def run(cfg: DictConfig) -> dict[str, Any]:
-    """One run: returns what it writes to ``<output_dir>/results.json`` (``status: finished``).
+def run(cfg: DictConfig) -> RunRecord:
+    """One run: returns the record it writes to ``<output_dir>/results.json`` (``status: finished``).
 
     Every setting is checked first (src/schema); a config refused there leaves a results.json with
     ``status: refused`` and the error, which src.report skips, and nothing else.
     """
+    draft = RecordDraft()
     try:
         check_config(cfg)
     except BaseException as error:
-        results = {"status": STATUS_REFUSED, "error": {"type": type(error).__name__, "message": str(error)}}
-        write_results(Path(cfg.paths.output_dir), results, time.perf_counter())
+        write_results(Path(cfg.paths.output_dir), draft.stopped_by(error))
         raise
     return fit_and_report(cfg)
 
 
 @wandb_run.tracked
-def fit_and_report(cfg: DictConfig) -> dict[str, Any]:
+def fit_and_report(cfg: DictConfig) -> RunRecord:
     """Build, train, test, and write results.json.
 
-    A failed run still writes results.json, with ``error`` (type, message) beside whatever it had
+    A failed run still writes results.json, with ``error`` (type, message, reason) beside whatever it had
     measured (parameter counts at least, once the model was built), then re-raises. Its ``status`` is
     ``refused`` when a user error stopped it before training (a data file, factor shapes that do not
     fit the layer), else ``failed``.
     """
-    started = time.perf_counter()
     output_dir = Path(cfg.paths.output_dir)
-    results: dict[str, Any] = {"status": STATUS_FINISHED, "metrics": {}}
+    draft = RecordDraft()
     try:
-        fit_and_test(cfg, output_dir, results)
+        fit_and_test(cfg, output_dir, draft)
     except BaseException as error:
-        results["status"] = STATUS_REFUSED if refused_before_training(error) else STATUS_FAILED
-        results["error"] = {"type": type(error).__name__, "message": str(error)}
-        write_results(output_dir, results, started)
+        write_results(output_dir, draft.stopped_by(error))
         raise
-    write_results(output_dir, results, started)
-    return results
+    record = draft.finished()
+    write_results(output_dir, record)
+    return record
 
 
-def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> None:
-    """Build, train and test, filling ``results`` as each measurement becomes available."""
-    results["config"] = OmegaConf.to_container(cfg, resolve=True)
-    results["versions"] = versions()
+def fit_and_test(cfg: DictConfig, output_dir: Path, draft: RecordDraft) -> None:
+    """Build, train and test, handing ``draft`` each measurement as it becomes available."""
+    config = OmegaConf.to_container(cfg, resolve=True)
+    draft.describe(config, versions())
     ckpt_path = checked_ckpt_path(cfg, output_dir)
     # Read (and check) the data before the model is built: a broken file stops the run in seconds.
-    splits = read_splits(cfg.task.name, **results["config"]["data"]) if cfg.train or cfg.test else None
+    splits = read_splits(cfg.task.name, **config["data"]) if cfg.train or cfg.test else None
     L.seed_everything(cfg.seed, workers=True)
     backbone = build_model(cfg)
-    results["params"] = adapters.count_parameters(backbone.model, backbone.placement())
-    check_fits(backbone, results["config"]["data"])
+    draft.add_sections({"params": adapters.count_parameters(backbone.model, backbone.placement())})
+    check_fits(backbone, config["data"])
     if cfg.train or cfg.test:
         datamodule = build_datamodule(cfg, backbone, splits)
         module = build_module(cfg, backbone, datamodule)
@@ -149,15 +144,12 @@ def fit_and_test(cfg: DictConfig, output_dir: Path, results: dict[str, Any]) -> 
             with scores_to_summary(trainer):
                 trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
                 trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-            results["best_checkpoint"] = checkpoint
-            results["evaluated_checkpoint"] = (
-                checkpoint  # None: the weights in memory (untrained with train=false)
-            )
-        results["metrics"] = dict(module.last_metrics)
-        results.update(module.results_sections)
-        results.update(sections_of(trainer.callbacks))
+            draft.evaluated(checkpoint)
+        draft.scored(module.last_metrics)
+        draft.add_sections(module.record_sections())
+        draft.add_sections(sections_of(trainer.callbacks))
     else:  # no Trainer: the callbacks that can measure a bare model (parameter count, latency) still run
-        results.update(standalone_sections(cfg, backbone))
+        draft.add_sections(standalone_sections(cfg, backbone))
     wandb_run.log_adapter(backbone.model, output_dir, backbone.installed.config)
 
 
@@ -177,11 +169,10 @@ def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
     return str(require_file(given, "ckpt_path", hint))
 
 
-def write_results(output_dir: Path, results: dict[str, Any], started: float) -> None:
-    results["wall_time_s"] = time.perf_counter() - started
+def write_results(output_dir: Path, record: RunRecord) -> None:
     if rank_zero_only.rank == 0:
-        write_json_atomic(output_dir / RESULTS_FILE, results)
-    log.info("results written to %s", output_dir / RESULTS_FILE)
+        write_record(output_dir, record)
+    log.info("results written to %s", results_path(output_dir))
 
 
 def resume_point(cfg: DictConfig) -> str | None:
@@ -195,10 +186,10 @@ def resume_point(cfg: DictConfig) -> str | None:
     return None
 
 
-def objective(results: dict[str, Any]) -> float | None:
+def objective(record: RunRecord) -> float | None:
     """The task's primary validation metric (what a sweeper maximises); None when there is none or it is
     not finite: Optuna's sweeper records such a trial as failed and goes on (a NaN would stop it)."""
-    value = next(iter(results["metrics"].get("validation", {}).values()), None)
+    value = record.primary_validation()
     return value if value is not None and math.isfinite(value) else None
 
 
@@ -215,7 +206,7 @@ def main(cfg: DictConfig) -> float | None:
         cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
         try:
-            results = run(cfg)
+            record = run(cfg)
         except UserError as error:
             if not in_sweep():
                 raise
@@ -226,8 +217,8 @@ def main(cfg: DictConfig) -> float | None:
             )
             return None
     if rank_zero_only.rank == 0:
-        print_summary(results, Path(cfg.paths.output_dir))
-    return objective(results)
+        print_summary(record, Path(cfg.paths.output_dir))
+    return objective(record)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.adapters import save_adapter
 from src.atomic import write_text_atomic
+from src.record import RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -169,9 +170,10 @@ def tables(results: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def log_results(run, results: Mapping[str, Any]) -> None:
-    """The final results dict becomes the run summary, its sections also as tables (in the summary too:
-    logged with ``run.log`` each would be a one-point history key)."""
+def log_results(run, record: RunRecord) -> None:
+    """The run record, as results.json holds it, becomes the run summary, its sections also as tables (in
+    the summary too: logged with ``run.log`` each would be a one-point history key)."""
+    results = record.to_json()
     run.summary.update({k: v for k, v in results.items() if k not in NOT_IN_SUMMARY})
     run.summary.update(tables(results))
 
@@ -194,11 +196,11 @@ def log_adapter(model, output_dir: Path, method=None) -> Path | None:
     return folder
 
 
-def tracked(run_fn: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictConfig], dict[str, Any]]:
+def tracked(run_fn: Callable[[DictConfig], RunRecord]) -> Callable[[DictConfig], RunRecord]:
     """Wrap ``src.train.run``: open the W&B run first, log the results as its summary, always finish it."""
 
     @functools.wraps(run_fn)
-    def wrapper(cfg: DictConfig) -> dict[str, Any]:
+    def wrapper(cfg: DictConfig) -> RunRecord:
         run = start(cfg, Path(cfg.paths.output_dir))
         if run is None:
             return run_fn(cfg)
@@ -206,13 +208,13 @@ def tracked(run_fn: Callable[[DictConfig], dict[str, Any]]) -> Callable[[DictCon
 
         exit_code = 1
         try:
-            results = run_fn(cfg)
+            record = run_fn(cfg)
             exit_code = 0
             try:
-                log_results(run, results)
+                log_results(run, record)
             except Exception as error:  # the results are on disk already; W&B must not fail the run
                 log.warning("W&B: could not log the results (%s).", error)
-            return results
+            return record
         finally:
             wandb.finish(exit_code=exit_code)
 

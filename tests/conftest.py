@@ -62,10 +62,10 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
 @pytest.fixture
 def run_quick(tmp_path: Path) -> Callable[..., dict]:
-    """Run one cheap train+val+test in-process through ``src.train.run`` and return results.json."""
+    """Run one cheap train+val+test in-process through ``src.train.run`` and return its results.json."""
     from src.train import run
 
     def go(*overrides: str) -> dict:
-        return run(compose_config([*QUICK, *overrides], tmp_path / "run"))
+        return run(compose_config([*QUICK, *overrides], tmp_path / "run")).to_json()
 
     return go

@@ -15,7 +15,7 @@ from pathlib import Path
 import optuna
 
 from src.config import ROOT
-from src.results import read_results
+from src.record import read_record
 from src.study.compose import compose_study
 from src.study.identity import identity
 from src.study.jobs import FIRST_TRIAL_SEED, search_key, search_name, seed_jobs, trial_jobs
@@ -36,12 +36,12 @@ def main() -> None:
         trial = next((t for t in legacy.trials if t.user_attrs["run_dirs"]), None)
         if trial is not None:
             (run_dir,) = trial.user_attrs["run_dirs"]
-            stored = identity(read_results(ROOT / run_dir)["config"])
+            stored = identity(read_record(ROOT / run_dir).config)
             (job,) = trial_jobs(study, backbone, task, row, trial.params, [], name)
         else:  # SST-2 KronA's trial folders were never committed: its seed runs tell what the row computed
             chosen = {(backbone, task, row): max(legacy.trials, key=lambda t: t.value).params}
             job = next(j for j in seed_jobs(study, chosen, []) if j.row == row and j.task == task)
-            stored = identity(read_results(job.run_dir)["config"])
+            stored = identity(read_record(job.run_dir).config)
         target = name if stored == job.identity else f"{key}@superseded"
         moved = optuna.create_study(storage=fresh, study_name=target, direction="maximize")
         for attr, value in legacy.user_attrs.items():

@@ -8,8 +8,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from src.record import read_record
 from src.report import run_row, spread
-from src.results import STATUS_FINISHED, read_results
 
 from . import claims
 from .jobs import Job
@@ -21,16 +21,16 @@ def run_record(job: Job, lr_source: str) -> dict[str, Any]:
     record: dict[str, Any] = {"backbone": job.backbone, "task": job.task, "row": job.row, "seed": job.seed,
                               "overrides": list(job.overrides), "lr_source": lr_source, "score": None}  # fmt: skip
     try:
-        results = read_results(job.run_dir)
+        run = read_record(job.run_dir)
     except (OSError, ValueError):
         return {**record, "error": "no results.json"}
-    if results.get("status") != STATUS_FINISHED:
-        return {**record, "error": (results.get("error") or {}).get("message") or results.get("status")}
-    row = run_row(job.run_dir, results)
+    if not run.finished:
+        return {**record, "error": run.error.message if run.error else run.status.value}
+    row = run_row(job.run_dir, run)
     return {
-        **record, "score": row["score"], "metric": next(iter(results["metrics"].get("validation", {})), None),
+        **record, "score": row["score"], "metric": next(iter(run.scores("validation")), None),
         "trainable": row["trainable_with_head"], "trainable_pct": row["trainable_pct_without_head"],
-        "step_ms": row["step_ms_median"], "minutes": results.get("wall_time_s", 0.0) / 60,
+        "step_ms": row["step_ms_median"], "minutes": (run.wall_time_s or 0.0) / 60,
     }  # fmt: skip
 
 

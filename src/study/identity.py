@@ -13,7 +13,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from src.results import RESULTS_FILE, STATUS_FINISHED, read_results
+from src.record import RunRecord, read_record, results_path
 
 NOT_COMPUTED = ("paths", "logger", "callbacks", "ckpt_path")
 
@@ -38,11 +38,11 @@ def identity(config: dict[str, Any] | DictConfig) -> str:
     return json.dumps(_strip(kept), sort_keys=True)
 
 
-def finished(run_dir: Path, wanted: str) -> dict[str, Any] | None:
-    """The run's results.json when it finished computing exactly ``wanted``, else None."""
-    if not (run_dir / RESULTS_FILE).exists():
+def finished(run_dir: Path, wanted: str) -> RunRecord | None:
+    """The run's record when it finished computing exactly ``wanted``, else None."""
+    if not results_path(run_dir).exists():
         return None
-    results = read_results(run_dir)
-    if results.get("status") != STATUS_FINISHED or "config" not in results:
+    record = read_record(run_dir)
+    if not record.finished or not record.config:
         return None
-    return results if identity(results["config"]) == wanted else None
+    return record if identity(record.config) == wanted else None

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.results import RESULTS_FILE, STATUS_FINISHED, read_results
+from src.record import read_record, results_path
 
 from .jobs import Job
 from .settings import StudySettings
@@ -41,12 +41,12 @@ def count(jobs: Sequence[Job], started: float) -> Counts:
     done = failed = running = 0
     minutes = []
     for job in jobs:
-        results_file = Path(job.run_dir) / RESULTS_FILE
+        results_file = results_path(job.run_dir)
         if results_file.exists() and results_file.stat().st_mtime >= started:
-            results = read_results(job.run_dir)
-            if results.get("status") == STATUS_FINISHED:
+            record = read_record(job.run_dir)
+            if record.finished:
                 done += 1
-                minutes.append(results.get("wall_time_s", 0.0) / 60)
+                minutes.append((record.wall_time_s or 0.0) / 60)
             else:
                 failed += 1
         elif (Path(job.run_dir) / ".hydra").exists():

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from src.atomic import write_text_atomic
-from src.results import versions
+from src.record import versions
 
 from .settings import StudySettings
 

@@ -27,7 +27,7 @@ from optuna.distributions import BaseDistribution, CategoricalDistribution, Floa
 from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback, fail_stale_trials
 from optuna.trial import FrozenTrial, Trial, TrialState
 
-from src.results import read_results
+from src.record import read_record
 from src.train import objective
 
 from .jobs import Job, search_name, search_space_of, trial_jobs
@@ -166,7 +166,7 @@ def trial_score(jobs: Sequence[Job]) -> float | None:
     scores = []
     for job in jobs:
         try:
-            value = objective(read_results(job.run_dir))
+            value = objective(read_record(job.run_dir))
         except (OSError, ValueError, KeyError):
             value = None
         if value is not None:

@@ -23,7 +23,8 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[d
     def go(*overrides: str) -> tuple[dict, Path]:
         if overrides not in done:
             run_dir = tmp_path_factory.mktemp("run")
-            done[overrides] = (run(compose_config([*QUICK, *SHORT_LATENCY, *overrides], run_dir)), run_dir)
+            record = run(compose_config([*QUICK, *SHORT_LATENCY, *overrides], run_dir))
+            done[overrides] = (record.to_json(), run_dir)
         return done[overrides]
 
     return go

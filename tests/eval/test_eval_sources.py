@@ -33,10 +33,10 @@ def test_a_full_checkpoint_saved_the_old_way_still_loads(tmp_path, monkeypatch):
     overrides = [o for o in TINY_LORA if not o.startswith(("callbacks.merge", "+trainer"))]
     results = run(compose_config(overrides, tmp_path))
     monkeypatch.undo()
-    best = results["best_checkpoint"]
+    best = results.best_checkpoint
     assert (tmp_path / "checkpoints" / "last.ckpt").stat().st_size > 5_000_000  # the whole backbone is in it
 
     settings, rest = split_arguments([f"ckpt_path={best}", "split=validation"])
     evaluated = evaluate(settings, rest)
     assert evaluated["weights"] | {"path": best} == evaluated["weights"]
-    assert evaluated["metrics"]["validation"] == results["metrics"]["validation"]
+    assert evaluated["metrics"]["validation"] == results.scores("validation")

@@ -14,7 +14,7 @@ from src.backbones import BackboneError
 from src.backbones.t5 import WRONG_SCORE, parse_score
 from src.data.tasks import get_task
 from src.metrics import build_metrics, finish
-from src.results import RESULTS_FILE
+from src.record import RESULTS_FILE
 from src.train import build_datamodule, build_model
 from tests.conftest import QUICK, compose_config
 

@@ -21,7 +21,7 @@ TWO_BATCHES = (
 def trained(tmp_path, name: str, *overrides: str) -> tuple[dict, dict]:
     results = run(compose_config((*TWO_BATCHES, *overrides), tmp_path / name))
     weights = load_checkpoint(tmp_path / name / "checkpoints" / "last.ckpt")["state_dict"]
-    return results["metrics"], weights
+    return results.metrics, weights
 
 
 @pytest.mark.parametrize("backbone", ["tiny_bert", "tiny_t5"])

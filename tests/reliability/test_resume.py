@@ -36,7 +36,7 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path):
 
     resumed_results = json.loads((killed_dir / "results.json").read_text())
     assert resumed_results["config"]["ckpt_path"] == "last"
-    assert resumed_results["metrics"] == reference["metrics"]
+    assert resumed_results["metrics"] == reference.metrics
     resumed_final = load_checkpoint(killed_dir / "checkpoints" / "last.ckpt")
     reference_final = load_checkpoint(tmp_path / "reference" / "checkpoints" / "last.ckpt")
     assert resumed_final["global_step"] == reference_final["global_step"] == EPOCHS * STEPS_PER_EPOCH

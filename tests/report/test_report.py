@@ -15,8 +15,8 @@ from src.config import ROOT
 from src.errors import ConfigError
 from src.figures import factor_shapes, latency_ratio, score_vs_params
 from src.paper_results import reference
+from src.record import RESULTS_FILE, read_record
 from src.report import collect, glue_averages, main, summarise
-from src.results import RESULTS_FILE, read_results
 from src.train import run
 
 from ..conftest import QUICK, compose_config
@@ -61,22 +61,20 @@ def test_one_row_per_setting_with_mean_and_std_over_seeds(sweep_dir):
     table = summarise(runs).set_index("setting")
     two_seeds = table.loc["a_shape=[4, 12] b_shape=[12, 4]"]
     assert two_seeds["seeds"] == 2 and table.loc["a_shape=[6, 8] b_shape=[8, 6]"]["seeds"] == 1
-    accuracies = [read_results(sweep_dir / name)["metrics"]["test"]["accuracy"] for name in list(SWEEP)[:2]]
+    accuracies = [read_record(sweep_dir / name).scores("test")["accuracy"] for name in list(SWEEP)[:2]]
     assert two_seeds["test/accuracy"] == pytest.approx(statistics.fmean(accuracies))
     assert two_seeds["test/accuracy_std"] == pytest.approx(statistics.stdev(accuracies))
-    first = read_results(sweep_dir / "0-shape412-seed1")
-    assert two_seeds["trainable_with_head"] == first["params"]["trainable"]
-    assert two_seeds["trainable_without_head"] == first["params"]["trainable"] - first["params"]["head"]
-    assert two_seeds["trainable_pct_without_head"] == pytest.approx(
-        first["params"]["trainable_pct_of_backbone"]
-    )
+    params = read_record(sweep_dir / "0-shape412-seed1").section("params")
+    assert two_seeds["trainable_with_head"] == params["trainable"]
+    assert two_seeds["trainable_without_head"] == params["trainable"] - params["head"]
+    assert two_seeds["trainable_pct_without_head"] == pytest.approx(params["trainable_pct_of_backbone"])
     assert two_seeds["latency_ratio"] == pytest.approx(
-        statistics.fmean(read_results(sweep_dir / n)["latency"]["ratio"] for n in list(SWEEP)[:2])
+        statistics.fmean(read_record(sweep_dir / n).section("latency")["ratio"] for n in list(SWEEP)[:2])
     )
-    speeds = [read_results(sweep_dir / n)["train_speed"] for n in list(SWEEP)[:2]]
+    speeds = [read_record(sweep_dir / n).section("train_speed") for n in list(SWEEP)[:2]]
     assert two_seeds["step_ms_median"] == pytest.approx(statistics.fmean(s["step_ms"] for s in speeds))
     assert two_seeds["steps_timed"] == min(s["measured_steps"] for s in speeds)
-    latencies = [read_results(sweep_dir / n)["latency"] for n in list(SWEEP)[:2]]
+    latencies = [read_record(sweep_dir / n).section("latency") for n in list(SWEEP)[:2]]
     assert two_seeds["latency_ratio_lo"] == min(lat["ratio_min"] for lat in latencies)
     assert two_seeds["latency_protocol"] == "custom"
 
@@ -95,10 +93,11 @@ def test_cli_writes_csv_and_markdown_with_paper_columns(sweep_dir, tmp_path, cap
 
 
 def test_a_refused_command_leaves_a_results_json_marked_refused_that_no_report_counts(sweep_dir, tmp_path):
-    refused = read_results(sweep_dir / "4-refused")
-    assert refused["status"] == "refused" and "optim.lr=-1.0" in refused["error"]["message"]
-    assert "metrics" not in refused and not (sweep_dir / "4-refused" / "checkpoints").exists()
-    assert read_results(sweep_dir / "0-shape412-seed1")["status"] == "finished"
+    refused = read_record(sweep_dir / "4-refused")
+    assert refused.status == "refused" and "optim.lr=-1.0" in refused.error.message
+    assert refused.error.reason == "user_error"
+    assert not refused.metrics and not (sweep_dir / "4-refused" / "checkpoints").exists()
+    assert read_record(sweep_dir / "0-shape412-seed1").status == "finished"
     only_refused = tmp_path / "only"
     only_refused.mkdir()
     (only_refused / RESULTS_FILE).write_text(json.dumps({"status": "refused", "metrics": {}}))

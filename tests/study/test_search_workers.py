@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from src.results import read_results
+from src.record import read_record
 
 from .helpers import start_study, trials_of
 
@@ -32,7 +32,7 @@ def test_two_workers_share_one_search_and_no_trial_is_lost_or_run_twice(tmp_path
         for trial in complete:
             (run_dir,) = trial.user_attrs["run_dirs"]
             assert trial.value == pytest.approx(
-                read_results(study_dir / run_dir)["metrics"]["validation"]["accuracy"]
+                read_record(study_dir / run_dir).scores("validation")["accuracy"]
             )
             owners[trial.user_attrs["worker"]] += 1
         surplus = [t for t in found if t.state.name != "COMPLETE"]

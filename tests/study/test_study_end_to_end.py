@@ -7,8 +7,8 @@ import json
 
 import pytest
 
+from src.record import read_record
 from src.report import collect, summarise
-from src.results import read_results
 
 from .helpers import launched_jobs, report_of, study_cli, trials_of
 
@@ -28,15 +28,15 @@ def test_the_smoke_study_searches_runs_every_seed_and_reports(smoke_study):
         assert [t.state.name for t in found] == ["COMPLETE", "COMPLETE"], name
         for trial in found:  # each trial's score is its run's held-out validation score
             (run_dir,) = trial.user_attrs["run_dirs"]
-            results = read_results(smoke_study / run_dir)
-            assert results["config"]["data"]["split_protocol"] == "search"
-            assert trial.value == pytest.approx(results["metrics"]["validation"]["accuracy"])
+            record = read_record(smoke_study / run_dir)
+            assert record.config["data"]["split_protocol"] == "search"
+            assert trial.value == pytest.approx(record.scores("validation")["accuracy"])
         best = max(found, key=lambda t: t.value)
         chosen = next(s for s in report["searches"] if s["storage"] == name)
         assert chosen["params"] == best.params
         assert rows[chosen["method"]]["lr"] == f"optim.lr={best.params['optim.lr']}"
     for run in report["runs"]:  # every seed run trained on train and scored on dev at its row's value
-        config = read_results(run["overrides"][-1].split("=", 1)[1])["config"]
+        config = read_record(run["overrides"][-1].split("=", 1)[1]).config
         assert config["data"]["split_protocol"] == "glue" and config["seed"] == run["seed"]
     text = (smoke_study / "report.md").read_text()
     assert "| LoRA r=4 (q, v) " in text and "| KronA " in text and "avg" in text

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from src.results import RESULTS_FILE
+from src.record import RESULTS_FILE
 
 from .helpers import report_of, start_study, study_cli, summary, trials_of
 

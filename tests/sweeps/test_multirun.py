@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from src.config import ROOT
+from src.record import read_record
 from src.report import collect
-from src.results import read_results
 from sweeps.factor_shapes import factor_shapes, sweep_override
 
 from ..conftest import GLUE_DIR
@@ -36,10 +36,10 @@ def test_factor_shape_sweep_runs_in_parallel_with_one_directory_and_wandb_run_pe
     job_dirs = sorted(p for p in sweep_dir.iterdir() if p.is_dir())
     assert [p.name for p in job_dirs] == ["0-rte-krona", "1-rte-krona"]
     for job_dir, (a_shape, b_shape) in zip(job_dirs, shapes, strict=True):
-        results = read_results(job_dir)
-        assert "error" not in results
-        assert tuple(results["config"]["adapter"]["a_shape"]) == a_shape
-        assert tuple(results["config"]["adapter"]["b_shape"]) == b_shape
+        record = read_record(job_dir)
+        assert record.finished and record.error is None
+        assert tuple(record.config["adapter"]["a_shape"]) == a_shape
+        assert tuple(record.config["adapter"]["b_shape"]) == b_shape
         try:
             logged = offline_run(job_dir)
         except AssertionError as error:
@@ -56,8 +56,8 @@ def test_factor_shape_sweep_runs_in_parallel_with_one_directory_and_wandb_run_pe
         )
         assert logged["config"]["overrides"]["backbone"] == "tiny_bert"
         assert len(logged["history"]["val/primary"]) == 2  # debug preset: two one-batch epochs
-        assert logged["summary"]["params"]["trainable"] == results["params"]["trainable"]
-        assert logged["summary"]["metrics"]["test"] == results["metrics"]["test"]
+        assert logged["summary"]["params"]["trainable"] == record.section("params")["trainable"]
+        assert logged["summary"]["metrics"]["test"] == record.scores("test")
         assert any(kind == "adapter" for kind, _ in logged["artifacts"])
 
     table = collect([sweep_dir])

@@ -46,7 +46,7 @@ def logged(tmp_path_factory):
             patch.setenv(var, str(root / "wandb-home" / sub))
         patch.setenv("WANDB_SILENT", "true")
         cfg = compose_config(README_QUICK, root / "run")
-        results = run(cfg)
+        results = run(cfg).to_json()
         wandb.teardown()  # the W&B service writes the run log asynchronously: stop it, so the log is complete
         return cfg, results, offline_run(root / "run")
 
