@@ -15,8 +15,17 @@ from collections.abc import Callable
 import torch
 
 from src.backbones import Backbone
+from src.data import get_task
 
-from .common import adapter_names, configure_threads, device, interleaved_medians, try_build, write_table
+from .common import (
+    BENCH_TASK,
+    adapter_names,
+    configure_threads,
+    device,
+    interleaved_medians,
+    try_build,
+    write_table,
+)
 
 PAPER = {
     "lora": 72,
@@ -29,6 +38,7 @@ PAPER = {
     "houlsby": 73,
 }
 KRONECKER = ("krona", "krona_b", "krona_res")
+TASK = get_task(BENCH_TASK)
 
 
 def training_batch(
@@ -38,10 +48,10 @@ def training_batch(
     batch = backbone.dummy_inputs(batch_size, seq_len, where)
     if backbone.text_to_text:
         batch.pop("decoder_input_ids", None)
-        word = backbone.tokenizer(backbone.task.verbalizers[0]).input_ids
+        word = backbone.tokenizer(TASK.verbalizers[0]).input_ids
         batch["labels"] = torch.tensor(word, device=where).expand(batch_size, -1).clone()
     else:
-        batch["labels"] = torch.randint(0, backbone.task.num_labels, (batch_size,), device=where)
+        batch["labels"] = torch.randint(0, TASK.num_labels, (batch_size,), device=where)
     return batch
 
 

@@ -110,16 +110,16 @@ def evaluate(settings: DictConfig, overrides: Sequence[str] = ()) -> dict[str, A
     splits = chosen_splits(settings.split)
     cfg = run_config(weights.run_dir)
     apply_overrides(cfg, parse_overrides(overrides))
-    check_config(cfg)  # the saved config with the overrides: the same checks a training run makes
+    task = check_config(cfg)  # the saved config with the overrides: the same checks a training run makes
     resolved = OmegaConf.to_container(cfg, resolve=True)
     output = Path(settings.output).expanduser() if settings.output else weights.run_dir / EVAL_FILE
     L.seed_everything(cfg.seed, workers=True)  # as in training: a random-init backbone is built from the seed
-    backbone = build_model(cfg)
-    check_fits(backbone, resolved["data"])
+    backbone = build_model(cfg, task)
+    check_fits(backbone, task, resolved["data"])
     if weights.kind == "adapter_dir":
         load_adapter(backbone.model, weights.path)
     ckpt_path = None if weights.kind == "adapter_dir" else str(weights.path)
-    datamodule = build_datamodule(cfg, backbone)
+    datamodule = build_datamodule(cfg, backbone, task)
     module = build_module(cfg, backbone, datamodule)
     trainer = evaluation_trainer(cfg, weights.run_dir)
     for split in splits:

@@ -11,6 +11,7 @@ from torchmetrics import SumMetric
 from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from src.backbones import Backbone
+from src.data import GlueTask
 from src.fields import ConfigError, check_settings, setting
 from src.metrics import build_metrics, finish, undefined
 from src.trainable_checkpoint import check_and_fill_frozen, drop_frozen, frozen_fingerprints
@@ -48,16 +49,16 @@ class OptimSettings:
 
 
 class GlueModule(L.LightningModule):
-    def __init__(self, backbone: Backbone, optim: OptimSettings, eval_names: dict[str, list[str]]) -> None:
+    def __init__(
+        self, backbone: Backbone, task: GlueTask, optim: OptimSettings, eval_names: dict[str, list[str]]
+    ) -> None:
         super().__init__()
         self.backbone = backbone
+        self.task = task
         self.optim = optim
         self.eval_names = eval_names
         self.metrics = nn.ModuleDict(
-            {
-                stage: nn.ModuleList(build_metrics(backbone.task) for _ in names)
-                for stage, names in eval_names.items()
-            }
+            {stage: nn.ModuleList(build_metrics(task) for _ in names) for stage, names in eval_names.items()}
         )
         # Predictions that are no label (T5 generated another word, or an STS-B output that is no number).
         self.non_label_counts = nn.ModuleDict(
@@ -67,10 +68,6 @@ class GlueModule(L.LightningModule):
         self._non_label_predictions: dict[str, int] = {}  # per eval set, text-to-text only
         self._undefined: dict[str, list[str]] = {}  # per stage: the metrics that came out NaN
         self._frozen_fingerprints: dict[str, list] | None = None
-
-    @property
-    def task(self):
-        return self.backbone.task
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Adapter-sized checkpoints: the frozen backbone comes from config on load (src/trainable_checkpoint.py).

@@ -6,10 +6,11 @@ from typing import Any
 
 from src.backbones import Backbone
 from src.backbones.architectures import usable_positions
+from src.data import GlueTask
 from src.errors import ConfigError
 
 
-def check_fits(backbone: Backbone, data: dict[str, Any]) -> None:
+def check_fits(backbone: Backbone, task: GlueTask, data: dict[str, Any]) -> None:
     """Refuse settings that would fail (or silently misbehave) deep inside the model."""
     for key in ("max_length", "batch_size", "eval_batch_size"):
         value = data.get(key)
@@ -27,8 +28,8 @@ def check_fits(backbone: Backbone, data: dict[str, Any]) -> None:
             )
     if not backbone.text_to_text:
         head_labels = getattr(config, "num_labels", None)
-        if head_labels is not None and head_labels != backbone.task.num_labels:
+        if head_labels is not None and head_labels != task.num_labels:
             raise ConfigError(
-                f"the model's head has {head_labels} outputs but task {backbone.task.name!r} needs "
-                f"{backbone.task.num_labels}. Remove num_labels from backbone.config (the task sets it)."
+                f"the model's head has {head_labels} outputs but task {task.name!r} needs "
+                f"{task.num_labels}. Remove num_labels from backbone.config (the task sets it)."
             )

@@ -21,7 +21,7 @@ from src.callbacks.section import sections_of
 from src.checkpoint_io import AtomicCheckpointIO
 from src.cli import TaskStarted, hydra_cli
 from src.config import CONF_DIR
-from src.data import GlueDataModule, get_task
+from src.data import GlueDataModule, GlueTask
 from src.data.datamodule import read_splits
 from src.data.splits import Splits
 from src.errors import ConfigError, NumericsError, UserError, report_user_errors
@@ -39,9 +39,8 @@ from src.schema import check_config
 log = logging.getLogger(__name__)
 
 
-def build_model(cfg: DictConfig) -> Backbone:
+def build_model(cfg: DictConfig, task: GlueTask) -> Backbone:
     """Backbone with the configured adapter installed and the right parameters trainable."""
-    task = get_task(cfg.task.name)
     backbone = build_backbone(BackboneSettings(**OmegaConf.to_container(cfg.backbone, resolve=True)), task)
     backbone.installed = adapters.apply(
         backbone.model, OmegaConf.to_container(cfg.adapter, resolve=True), backbone.placement()
@@ -49,10 +48,12 @@ def build_model(cfg: DictConfig) -> Backbone:
     return backbone
 
 
-def build_datamodule(cfg: DictConfig, backbone: Backbone, splits: Splits | None = None) -> GlueDataModule:
+def build_datamodule(
+    cfg: DictConfig, backbone: Backbone, task: GlueTask, splits: Splits | None = None
+) -> GlueDataModule:
     return ResumableGlueDataModule(
         order_seed=cfg.seed,
-        task=cfg.task.name,
+        task=task,
         tokenizer=backbone.tokenizer,
         text_to_text=backbone.text_to_text,
         splits=splits,
@@ -63,6 +64,7 @@ def build_datamodule(cfg: DictConfig, backbone: Backbone, splits: Splits | None 
 def build_module(cfg: DictConfig, backbone: Backbone, datamodule: GlueDataModule) -> GlueModule:
     return GlueModule(
         backbone,
+        datamodule.task,
         OptimSettings(**OmegaConf.to_container(cfg.optim, resolve=True)),
         {stage: datamodule.eval_split_names(stage) for stage in ("validation", "test")},
     )
@@ -93,15 +95,15 @@ def run(cfg: DictConfig) -> RunRecord:
     """
     draft = RecordDraft()
     try:
-        check_config(cfg)
+        task = check_config(cfg)
     except BaseException as error:
         write_results(Path(cfg.paths.output_dir), draft.stopped_by(error))
         raise
-    return fit_and_report(cfg)
+    return fit_and_report(cfg, task)
 
 
 @wandb_run.tracked
-def fit_and_report(cfg: DictConfig) -> RunRecord:
+def fit_and_report(cfg: DictConfig, task: GlueTask) -> RunRecord:
     """Build, train, test, and write results.json.
 
     A failed run still writes results.json, with ``error`` (type, message, reason) beside whatever it had
@@ -112,7 +114,7 @@ def fit_and_report(cfg: DictConfig) -> RunRecord:
     output_dir = Path(cfg.paths.output_dir)
     draft = RecordDraft()
     try:
-        fit_and_test(cfg, output_dir, draft)
+        fit_and_test(cfg, task, output_dir, draft)
     except BaseException as error:
         write_results(output_dir, draft.stopped_by(error))
         raise
@@ -121,19 +123,19 @@ def fit_and_report(cfg: DictConfig) -> RunRecord:
     return record
 
 
-def fit_and_test(cfg: DictConfig, output_dir: Path, draft: RecordDraft) -> None:
+def fit_and_test(cfg: DictConfig, task: GlueTask, output_dir: Path, draft: RecordDraft) -> None:
     """Build, train and test, handing ``draft`` each measurement as it becomes available."""
     config = OmegaConf.to_container(cfg, resolve=True)
     draft.describe(config, versions())
     ckpt_path = checked_ckpt_path(cfg, output_dir)
     # Read (and check) the data before the model is built: a broken file stops the run in seconds.
-    splits = read_splits(cfg.task.name, **config["data"]) if cfg.train or cfg.test else None
+    splits = read_splits(task, **config["data"]) if cfg.train or cfg.test else None
     L.seed_everything(cfg.seed, workers=True)
-    backbone = build_model(cfg)
+    backbone = build_model(cfg, task)
     draft.add_sections({"params": adapters.count_parameters(backbone.model, backbone.placement())})
-    check_fits(backbone, config["data"])
+    check_fits(backbone, task, config["data"])
     if cfg.train or cfg.test:
-        datamodule = build_datamodule(cfg, backbone, splits)
+        datamodule = build_datamodule(cfg, backbone, task, splits)
         module = build_module(cfg, backbone, datamodule)
         trainer = build_trainer(cfg, output_dir)
         if cfg.train:

@@ -196,19 +196,19 @@ def log_adapter(model, output_dir: Path, method=None) -> Path | None:
     return folder
 
 
-def tracked(run_fn: Callable[[DictConfig], RunRecord]) -> Callable[[DictConfig], RunRecord]:
+def tracked(run_fn: Callable[..., RunRecord]) -> Callable[..., RunRecord]:
     """Wrap ``src.train.run``: open the W&B run first, log the results as its summary, always finish it."""
 
     @functools.wraps(run_fn)
-    def wrapper(cfg: DictConfig) -> RunRecord:
+    def wrapper(cfg: DictConfig, *args: Any) -> RunRecord:
         run = start(cfg, Path(cfg.paths.output_dir))
         if run is None:
-            return run_fn(cfg)
+            return run_fn(cfg, *args)
         import wandb
 
         exit_code = 1
         try:
-            record = run_fn(cfg)
+            record = run_fn(cfg, *args)
             exit_code = 0
             try:
                 log_results(run, record)

@@ -11,6 +11,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, open_dict
 
 from src.config import CONF_DIR, ROOT
+from src.data import get_task
 
 SHARED = Path(os.environ.get("KRONLAB_SHARED", ROOT.parent / "shared")).resolve()
 GLUE_DIR = SHARED / "glue"
@@ -29,6 +30,20 @@ QUICK = (
     "++callbacks.latency.iters=3",
     "++callbacks.latency.repeats=1",
 )
+
+
+def built_model(cfg: DictConfig):
+    """``src.train.build_model`` for the task ``cfg`` names."""
+    from src.train import build_model
+
+    return build_model(cfg, get_task(cfg.task.name))
+
+
+def built_datamodule(cfg: DictConfig, backbone):
+    """``src.train.build_datamodule`` for the task ``cfg`` names."""
+    from src.train import build_datamodule
+
+    return build_datamodule(cfg, backbone, get_task(cfg.task.name))
 
 
 @pytest.fixture(autouse=True, scope="session")

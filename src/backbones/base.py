@@ -56,16 +56,13 @@ class Backbone(nn.Module, ABC):
     prediction: str = "head"  # how predict() reads a prediction; results.json records it
     installed: Installed | None = None  # what adapters.apply put into the model (src.train keeps it here)
 
-    def __init__(
-        self, model: nn.Module, tokenizer, task: GlueTask, load_tokenizer: Callable[[], Any] | None = None
-    ) -> None:
+    def __init__(self, model: nn.Module, tokenizer, load_tokenizer: Callable[[], Any] | None = None) -> None:
         """``tokenizer``, or ``None`` and ``load_tokenizer``: loaded on first use, so a run that only counts
         parameters (``train=false test=false``) builds a random-init backbone without its tokenizer."""
         super().__init__()
         self.model = model
         self._tokenizer = tokenizer
         self._load_tokenizer = load_tokenizer
-        self.task = task
 
     @property
     def tokenizer(self):

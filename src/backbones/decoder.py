@@ -15,8 +15,8 @@ from .encoder import EncoderClassifier
 class DecoderClassifier(EncoderClassifier):
     family = "decoder"
 
-    def __init__(self, model, tokenizer, task, load_tokenizer=None) -> None:
-        super().__init__(model, tokenizer, task, load_tokenizer)
+    def __init__(self, model, tokenizer, regression: bool, load_tokenizer=None) -> None:
+        super().__init__(model, tokenizer, regression, load_tokenizer)
         if model.config.pad_token_id is None:  # a pretrained checkpoint without one: take the tokenizer's
             _ = self.tokenizer
 

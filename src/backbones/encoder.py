@@ -20,8 +20,9 @@ class EncoderClassifier(Backbone):
     family: ClassVar[str] = "encoder"
     text_to_text = False
 
-    def __init__(self, model, tokenizer, task: GlueTask, load_tokenizer=None) -> None:
-        super().__init__(model, tokenizer, task, load_tokenizer)
+    def __init__(self, model, tokenizer, regression: bool, load_tokenizer=None) -> None:
+        super().__init__(model, tokenizer, load_tokenizer)
+        self.regression = regression  # one output, a score (STS-B), instead of one logit per class
         row = architecture(model.config.model_type, self.family, model.config.name_or_path or self.family)
         self._model_inputs = (
             "input_ids",
@@ -49,7 +50,7 @@ class EncoderClassifier(Backbone):
             problem_type="regression" if task.is_regression else "single_label_classification",
         )
         architecture(model.config.model_type, cls.family, settings.name)
-        return cls(model, None, task, lambda: load_tokenizer(settings))
+        return cls(model, None, task.is_regression, lambda: load_tokenizer(settings))
 
     def placement(self) -> Placement:
         return placement_for(self.model, self.family)
@@ -62,7 +63,7 @@ class EncoderClassifier(Backbone):
 
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         logits = self.model(**self._inputs(batch)).logits
-        return logits.squeeze(-1) if self.task.is_regression else logits.argmax(-1)
+        return logits.squeeze(-1) if self.regression else logits.argmax(-1)
 
     def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return batch["labels"]

@@ -33,8 +33,10 @@ class T5TextToText(Backbone):
     text_to_text = True
 
     def __init__(self, model, tokenizer, task: GlueTask, predict: str = "generate") -> None:
-        super().__init__(model, tokenizer, task)
+        super().__init__(model, tokenizer)
         self.prediction = predict
+        self._regression = task.is_regression
+        self._non_label = WRONG_SCORE if task.is_regression else task.non_label
         self._candidates = STSB_GRID if task.is_regression else list(range(task.num_labels))
         words = [format_target(task, c) for c in self._candidates]
         self._candidate_ids = [torch.tensor(tokenizer(w).input_ids) for w in words]
@@ -60,13 +62,13 @@ class T5TextToText(Backbone):
             return self._most_likely_candidates(batch)
         texts = self._generate(batch)
         device = batch["input_ids"].device
-        if self.task.is_regression:
+        if self._regression:
             return torch.tensor([parse_score(t) for t in texts], device=device)
-        return torch.tensor([self._label_of_word.get(t, self.task.non_label) for t in texts], device=device)
+        return torch.tensor([self._label_of_word.get(t, self._non_label) for t in texts], device=device)
 
     @property
     def non_label(self) -> float:
-        return WRONG_SCORE if self.task.is_regression else self.task.non_label
+        return self._non_label
 
     def _most_likely_candidates(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Per row, the class (STS-B: score) whose target has the highest sum of token log-probabilities."""

@@ -103,7 +103,7 @@ class MergeCallback(SectionCallback):
             bare = logits(model, batch)
         if self.save and trainer.is_global_zero:
             method = backbone.installed.config if backbone.installed else None
-            save_adapter(model, self.save_dir / "adapter", task=backbone.task.name, method=method)
+            save_adapter(model, self.save_dir / "adapter", task=pl_module.task.name, method=method)
 
         self._merged_here = [a for a in adapters if a.mergeable and not a.merged]
         not_mergeable = merge_all(model)

@@ -13,13 +13,13 @@ from transformers import DataCollatorForSeq2Seq, DataCollatorWithPadding, PreTra
 from .encoding import TextToTextCollator, encode_for_encoder, encode_text_to_text
 from .readers import split_reader
 from .splits import SEARCH_VALIDATION_ROWS, Splits, eval_set_names, make_splits
-from .tasks import GlueTask, get_task
+from .tasks import GlueTask
 
 EVAL_STAGES = ("validation", "test")
 
 
 def read_splits(
-    task: str,
+    task: GlueTask,
     source: str = "auto",
     glue_dir: str | os.PathLike | None = None,
     split_protocol: str = "glue",
@@ -31,9 +31,8 @@ def read_splits(
 
     Takes the ``data`` settings as keywords (those that do not concern reading are ignored).
     """
-    glue_task = get_task(task)
-    reader = split_reader(glue_task, source, glue_dir)
-    return make_splits(glue_task, split_protocol, reader, split_seed, search_validation_rows)
+    reader = split_reader(task, source, glue_dir)
+    return make_splits(task, split_protocol, reader, split_seed, search_validation_rows)
 
 
 class GlueDataModule(L.LightningDataModule):
@@ -46,7 +45,7 @@ class GlueDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        task: str,
+        task: GlueTask,
         tokenizer: PreTrainedTokenizerBase,
         text_to_text: bool = False,
         glue_dir: str | os.PathLike | None = None,
@@ -66,8 +65,8 @@ class GlueDataModule(L.LightningDataModule):
         """``splits``: the task's splits already read (``read_splits``), e.g. to check the files before a model is built."""
         super().__init__()
         # the logged config is the composed Hydra one; the splits are data, not settings
-        self.save_hyperparameters(ignore=["tokenizer", "splits"], logger=False)
-        self.task: GlueTask = get_task(task)
+        self.save_hyperparameters(ignore=["task", "tokenizer", "splits"], logger=False)
+        self.task = task
         self.tokenizer = tokenizer
         self.read = split_reader(self.task, source, glue_dir)
         self.splits = splits

@@ -9,7 +9,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src import adapters
 from src.backbones import families
-from src.data import get_task
+from src.data import GlueTask, get_task
 from src.data.readers import split_reader
 from src.fields import ConfigError, check_settings
 
@@ -20,8 +20,9 @@ from .targets import PASSED_BY_KRONLAB, check_target
 TYPED_GROUPS = ("task", "data", "backbone", "optim", "trainer")  # task first: data.max_length reads it
 
 
-def check_config(cfg: DictConfig) -> None:
-    """Raise the project's user error for the first setting out of range or not fitting the others.
+def check_config(cfg: DictConfig) -> GlueTask:
+    """Raise the project's user error for the first setting out of range or not fitting the others; return
+    the GLUE task the config names, the one the run hands its data module, LightningModule and metrics.
 
     Types were checked when Hydra composed ``cfg``; here each group's dataclass is built (its
     ``__post_init__`` checks ranges and choices), the adapter's config is built by its method, the
@@ -32,8 +33,10 @@ def check_config(cfg: DictConfig) -> None:
         check_groups(cfg)
     except OmegaConfBaseException as error:  # an interpolation that does not resolve, a value left ???
         raise ConfigError(config_error_message(error)) from None
+    task = get_task(cfg.task.name)
     if cfg.train or cfg.test:  # the GLUE folder must exist (a missing one is not a switch to the hub)
-        split_reader(get_task(cfg.task.name), cfg.data.source, cfg.data.glue_dir)
+        split_reader(task, cfg.data.source, cfg.data.glue_dir)
+    return task
 
 
 def check_groups(cfg: DictConfig) -> None:

@@ -16,8 +16,7 @@ from torch import nn
 
 from src.adapters import AdapterError, Installed, Placement, adapters_of, apply
 from src.config import CONF_DIR
-from src.train import build_model
-from tests.conftest import compose_config
+from tests.conftest import built_model, compose_config
 
 _TINY = sorted(
     (CONF_DIR / "backbone").glob("tiny_*.yaml"),
@@ -44,7 +43,7 @@ def backbone_for(family: str):
     cfg = compose_config(
         [f"backbone={FAMILIES[family]}", "backbone.config.vocab_size=1000", "adapter=full", "task=rte"]
     )
-    return build_model(cfg)
+    return built_model(cfg)
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,7 @@ from src.adapters import AdapterError, apply
 from src.adapters.methods.prefix import key_value_geometry
 from src.backbones import BackboneError
 from src.backbones.architectures import ARCHITECTURES, architecture
-from src.train import build_model
-from tests.conftest import compose_config
+from tests.conftest import built_model, compose_config
 
 from .conftest import batch_for, logits, method_settings, perturb
 
@@ -122,7 +121,7 @@ def test_unknown_model_type_and_wrong_family_are_refused_with_the_fix():
     with pytest.raises(BackboneError, match="no placement row.*architectures.py"):
         architecture("mamba", "decoder", "x")
     with pytest.raises(BackboneError, match="family: decoder"):
-        build_model(
+        built_model(
             compose_config(["backbone=tiny_llama", "backbone.family=encoder", "adapter=full", "task=rte"])
         )
 
@@ -138,7 +137,7 @@ def test_decoder_pads_with_its_end_of_sequence_token_and_refuses_a_mismatch():
 
     from tests.conftest import MINILM_DIR
 
-    backbone = build_model(compose_config(["backbone=tiny_llama", "adapter=lora", "task=rte"]))
+    backbone = built_model(compose_config(["backbone=tiny_llama", "adapter=lora", "task=rte"]))
     assert backbone._tokenizer is None  # not loaded until used: a counts-only run needs no tokenizer
     tokenizer = AutoTokenizer.from_pretrained(MINILM_DIR)
     tokenizer.pad_token, tokenizer.eos_token = None, "[SEP]"  # like a Llama tokenizer: no padding token

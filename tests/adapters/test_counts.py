@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from src.adapters import count_parameters
-from src.train import build_model
+from tests.conftest import built_model
 
 BERT_BASE_WITHOUT_HEAD = 109_482_240
 T5_BASE = 222_903_552
@@ -17,7 +17,7 @@ T5_KRONA_SHAPES = ("adapter.a_shape=[32,24]", "adapter.b_shape=[24,32]")
 def counts(make_config, *overrides: str) -> dict:
     cfg = make_config(*overrides, "backbone.init=random", "task=rte")
     with torch.device("meta"):
-        backbone = build_model(cfg)
+        backbone = built_model(cfg)
     return count_parameters(backbone.model, backbone.placement())
 
 

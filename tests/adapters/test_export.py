@@ -23,8 +23,7 @@ from src.adapters import (
     save_adapter,
 )
 from src.adapters.kron import lokr_factor_shapes
-from src.train import build_model
-from tests.conftest import compose_config
+from tests.conftest import built_model, compose_config
 
 from .conftest import batch_for, logits, method_settings, perturb
 
@@ -144,7 +143,7 @@ def test_loading_into_a_model_of_other_shapes_fails_in_one_line_naming_both(trai
 @pytest.mark.parametrize("peft_type", ["LORA", "LOKR", "LOHA", "IA3"])
 def test_any_peft_type_builds_from_the_cli_config_with_its_own_defaults(peft_type):
     cfg = compose_config(["backbone=tiny_bert", "adapter=peft", f"adapter.peft_type={peft_type}", "task=rte"])
-    backbone = build_model(cfg)
+    backbone = built_model(cfg)
     layers = adapters_of(backbone.model)
     assert layers and {type(a.tuner).__name__.upper() for a in layers} == {f"{peft_type}MODEL"}
     assert sum(p.numel() for a in layers for p in a.owned_parameters()) > 0
@@ -155,4 +154,4 @@ def test_settings_another_peft_type_does_not_take_are_refused_naming_its_own():
         ["backbone=tiny_bert", "adapter=peft", "adapter.peft_type=LORA", "adapter.peft_config={alpha: 4}"]
     )
     with pytest.raises(AdapterError, match=r"\['alpha'\], which LoraConfig does not take.*lora_alpha"):
-        build_model(cfg)
+        built_model(cfg)

@@ -22,7 +22,7 @@ from src.adapters import (
 )
 from src.adapters.kron import rearranged, valid_factor_shapes
 from src.adapters.methods.krona import KronA, KronAConfig
-from src.train import build_model
+from tests.conftest import built_model
 
 from .conftest import batch_for, installed_of, logits, perturb
 
@@ -155,7 +155,7 @@ def test_count_formula_and_budget_choice_agree_with_the_modules(settings):
 def counts(make_config, *overrides: str) -> dict:
     cfg = make_config("backbone=bert_base", "backbone.init=random", "task=rte", *overrides)
     with torch.device("meta"):
-        backbone = build_model(cfg)
+        backbone = built_model(cfg)
     return count_parameters(backbone.model, backbone.placement())
 
 

@@ -13,7 +13,7 @@ from torch import nn
 from src.adapters import count_parameters, get_method
 from src.adapters.core.placement import Site, install_fused
 from src.adapters.methods.krona import KronA
-from src.train import build_model
+from tests.conftest import built_model
 
 # 36 x 24 layer: PEFT factorises 36 = 6 * 6 and 24 = 4 * 6, so w1 = A is (6, 4) and w2 = B is (6, 6); r = 2
 # is below max(6, 6) / 2, so PEFT stores w2 as w2_a (6, 2) @ w2_b (2, 6), and with decompose_both w1 too.
@@ -96,7 +96,7 @@ def test_same_delta_outputs_and_factor_gradients_as_peft(decompose_both, tokens)
 def counts(make_config, *overrides: str) -> dict:
     cfg = make_config("backbone=bert_base", "backbone.init=random", "task=rte", *overrides)
     with torch.device("meta"):
-        backbone = build_model(cfg)
+        backbone = built_model(cfg)
     return count_parameters(backbone.model, backbone.placement())
 
 

@@ -7,13 +7,13 @@ import torch
 
 from src.adapters import adapters_of
 from src.callbacks import LatencySettings, measure_latency
-from src.train import build_model
+from tests.conftest import built_model
 
 SHORT = LatencySettings(warmup=3, iters=10, repeats=3)
 
 
 def test_merged_krona_costs_about_the_same_as_the_bare_backbone(make_config):
-    built = build_model(make_config("backbone=tiny_bert", "adapter=krona"))
+    built = built_model(make_config("backbone=tiny_bert", "adapter=krona"))
     built.model.train()
     result = measure_latency(built, SHORT, torch.device("cpu"))
     assert result["ms"] > 0 and result["base_ms"] > 0
@@ -26,7 +26,7 @@ def test_merged_krona_costs_about_the_same_as_the_bare_backbone(make_config):
 
 
 def test_a_non_mergeable_method_is_timed_unmerged(make_config):
-    built = build_model(make_config("backbone=tiny_bert", "adapter=krona_b"))
+    built = built_model(make_config("backbone=tiny_bert", "adapter=krona_b"))
     result = measure_latency(built, SHORT, torch.device("cpu"))
     assert not result["merged"] and result["not_merged"] == ["krona_b"]
     assert result["ms"] > 0 and result["base_ms"] > 0

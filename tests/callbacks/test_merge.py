@@ -15,8 +15,7 @@ from src.adapters import Adapter, AdapterError, adapters_of
 from src.adapters.methods.krona import KronA
 from src.callbacks import MergeCallback, MergeMismatchError
 from src.module import GlueModule, OptimSettings
-from src.train import build_datamodule, build_model
-from tests.conftest import QUICK
+from tests.conftest import QUICK, built_datamodule, built_model
 
 TRAINED = ("optim.lr=0.05",)  # one large step, so the adapters change the outputs measurably
 
@@ -63,9 +62,9 @@ def _trainer_and_module(
     make_config, callback: MergeCallback, adapter: str = "krona"
 ) -> tuple[L.Trainer, GlueModule, object]:
     cfg = make_config(*QUICK, "backbone=tiny_bert", f"adapter={adapter}")
-    backbone = build_model(cfg)
-    datamodule = build_datamodule(cfg, backbone)
-    module = GlueModule(backbone, OptimSettings(), {"validation": [""], "test": [""]})
+    backbone = built_model(cfg)
+    datamodule = built_datamodule(cfg, backbone)
+    module = GlueModule(backbone, datamodule.task, OptimSettings(), {"validation": [""], "test": [""]})
     trainer = L.Trainer(
         callbacks=[callback], logger=False, enable_checkpointing=False, enable_progress_bar=False,
         enable_model_summary=False, limit_test_batches=1,

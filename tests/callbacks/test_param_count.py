@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from src.callbacks import param_table
-from src.train import build_model
+from tests.conftest import built_model
 
 T5_BASE_PARAMS = 222_903_552  # SPEC section 3
 KRONA_T5_BASE_ADAPTER = 110_592  # (32,24)/(24,32) on the 72 q/v layers
@@ -34,7 +34,7 @@ def test_t5_base_krona_counts_match_the_paper_without_a_trainer(quick_run):
 
 @pytest.mark.parametrize("backbone", ["tiny_bert", "tiny_t5"])
 def test_rows_add_up_to_the_totals(make_config, backbone):
-    built = build_model(make_config(f"backbone={backbone}", "adapter=lora"))
+    built = built_model(make_config(f"backbone={backbone}", "adapter=lora"))
     table = param_table(built.model, built.placement())
     rows = table["rows"]
     assert sum(r["params"] for r in rows) == table["total"]  # tied T5 embeddings counted once

@@ -15,7 +15,7 @@ from src.data import DataError, GlueDataModule, format_input, format_target, get
 
 def _module(tokenizer, task: str, glue_dir: Path, **kwargs) -> GlueDataModule:
     kwargs = {"max_train_samples": 16, "max_eval_samples": 8, "batch_size": 4, "eval_batch_size": 4, **kwargs}
-    datamodule = GlueDataModule(task, tokenizer, glue_dir=str(glue_dir), source="local", **kwargs)
+    datamodule = GlueDataModule(get_task(task), tokenizer, glue_dir=str(glue_dir), source="local", **kwargs)
     datamodule.setup("fit")
     return datamodule
 
@@ -170,7 +170,7 @@ def test_hub_source_requests_the_hub_split_names(monkeypatch: pytest.MonkeyPatch
         )
 
     monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
-    datamodule = GlueDataModule("mnli", bert_tokenizer, source="hub")
+    datamodule = GlueDataModule(get_task("mnli"), bert_tokenizer, source="hub")
     datamodule.setup()
     assert sorted(requested) == [
         ("nyu-mll/glue", "mnli", "train"),
@@ -182,7 +182,7 @@ def test_hub_source_requests_the_hub_split_names(monkeypatch: pytest.MonkeyPatch
 
 def test_glue_dir_from_environment(monkeypatch: pytest.MonkeyPatch, bert_tokenizer, glue_dir: Path):
     monkeypatch.setenv("GLUE_DIR", str(glue_dir))
-    datamodule = GlueDataModule("wnli", bert_tokenizer, source="local", max_train_samples=4)
+    datamodule = GlueDataModule(get_task("wnli"), bert_tokenizer, source="local", max_train_samples=4)
     datamodule.setup()
     assert len(datamodule.val_dataloader().dataset) == 71
 
@@ -190,10 +190,10 @@ def test_glue_dir_from_environment(monkeypatch: pytest.MonkeyPatch, bert_tokeniz
 def test_construction_and_use_errors(monkeypatch: pytest.MonkeyPatch, bert_tokenizer):
     monkeypatch.delenv("GLUE_DIR", raising=False)
     with pytest.raises(DataError, match="data.source=local needs a GLUE directory"):
-        GlueDataModule("rte", bert_tokenizer, source="local")
+        GlueDataModule(get_task("rte"), bert_tokenizer, source="local")
     with pytest.raises(ValueError, match="Unknown GLUE task 'glue'"):
-        GlueDataModule("glue", bert_tokenizer)
-    datamodule = GlueDataModule("rte", bert_tokenizer, source="hub")
+        get_task("glue")
+    datamodule = GlueDataModule(get_task("rte"), bert_tokenizer, source="hub")
     with pytest.raises(RuntimeError, match=r"setup\(\) must run before"):
         datamodule.train_dataloader()
     with pytest.raises(ValueError, match="stage must be one of"):

@@ -5,18 +5,18 @@ from __future__ import annotations
 import lightning as L
 import pytest
 
+from src.data import get_task
 from src.module import GlueModule, OptimSettings
-from src.train import build_model
 from src.trainable_checkpoint import FROZEN_KEY, CheckpointError
-from tests.conftest import compose_config
+from tests.conftest import built_model, compose_config
 
 EVAL_NAMES = {"validation": [""], "test": [""]}
 
 
 def module_for(*overrides: str, seed: int = 42, backbone: str = "tiny_bert") -> GlueModule:
     L.seed_everything(seed)
-    backbone = build_model(compose_config([f"backbone={backbone}", "task=rte", *overrides]))
-    return GlueModule(backbone, OptimSettings(), EVAL_NAMES)
+    backbone = built_model(compose_config([f"backbone={backbone}", "task=rte", *overrides]))
+    return GlueModule(backbone, get_task("rte"), OptimSettings(), EVAL_NAMES)
 
 
 def saved(module: GlueModule) -> dict:

@@ -7,8 +7,7 @@ import math
 import pytest
 
 from src.adapters import count_parameters
-from src.train import build_model
-from tests.conftest import MINILM_DIR, T5_TOKENIZER_DIR, compose_config
+from tests.conftest import MINILM_DIR, T5_TOKENIZER_DIR, built_model, compose_config
 
 from .cli import results_of, train_cli
 
@@ -75,7 +74,7 @@ def test_ddp_on_two_cpu_processes(tmp_path) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     results = results_of(ddp)
     assert results["config"]["trainer"]["strategy"] == "ddp" and results["config"]["trainer"]["devices"] == 2
-    single = build_model(compose_config(common))
+    single = built_model(compose_config(common))
     assert results["params"] == count_parameters(single.model, single.placement())
     assert_results_complete(results)
 

@@ -15,8 +15,7 @@ from src.backbones.t5 import WRONG_SCORE, parse_score
 from src.data.tasks import get_task
 from src.metrics import build_metrics, finish
 from src.record import RESULTS_FILE
-from src.train import build_datamodule, build_model
-from tests.conftest import QUICK, compose_config
+from tests.conftest import QUICK, built_datamodule, built_model, compose_config
 
 PARSED = {"3.4": 3.4, "0": 0.0, "5.0": 5.0, "5": 5.0, "0.2": 0.2, "12.25": 12.25, "-0.4": -0.4}
 EVAL_ROWS = 4  # QUICK: trainer=debug evaluates one batch of data.eval_batch_size=4
@@ -36,7 +35,7 @@ def test_anything_else_is_the_wrong_score(text):
 
 def first_eval_batch(backbone, *overrides: str) -> dict[str, torch.Tensor]:
     cfg = compose_config([*QUICK, "data.eval_batch_size=8", *overrides])
-    datamodule = build_datamodule(cfg, backbone)
+    datamodule = built_datamodule(cfg, backbone)
     datamodule.setup("validate")
     return next(iter(datamodule.val_dataloader()))
 
@@ -45,7 +44,7 @@ def first_eval_batch(backbone, *overrides: str) -> dict[str, torch.Tensor]:
 def rte_t5():
     """A tiny random T5 on RTE and a batch of 8 real dev pairs."""
     overrides = ("backbone=tiny_t5", "task=rte", "adapter=lora")
-    backbone = build_model(compose_config(overrides)).eval()
+    backbone = built_model(compose_config(overrides)).eval()
     return backbone, first_eval_batch(backbone, *overrides)
 
 
@@ -80,7 +79,7 @@ def test_score_ranks_the_label_words_and_never_misses(rte_t5):
 
 def test_stsb_score_mode_picks_a_target_on_the_grid():
     overrides = ("backbone=tiny_t5", "backbone.predict=score", "task=stsb", "adapter=lora")
-    backbone = build_model(compose_config(overrides)).eval()
+    backbone = built_model(compose_config(overrides)).eval()
     with torch.no_grad():
         scores = backbone.predict(first_eval_batch(backbone, *overrides))
     assert all(0.0 <= s <= 5.0 and math.isclose(s * 5, round(s * 5), abs_tol=1e-4) for s in scores.tolist())
@@ -110,8 +109,8 @@ def test_constant_garbage_on_stsb_is_undefined_and_written_as_null(run_quick, tm
 
 def test_predict_is_checked_before_any_work():
     with pytest.raises(BackboneError, match="backbone.predict='sample'.*'generate'.*'score'"):
-        build_model(compose_config(["backbone=tiny_t5", "backbone.predict=sample"]))
+        built_model(compose_config(["backbone=tiny_t5", "backbone.predict=sample"]))
     with pytest.raises(BackboneError, match="text-to-text"):
-        build_model(
+        built_model(
             compose_config(["backbone=tiny_bert", "backbone.predict=generate"])
         )  # a typed setting: no +

@@ -20,8 +20,8 @@ from omegaconf import OmegaConf
 from src.adapters.methods.krona import KronA
 from src.adapters.methods.lora import LoRA
 from src.module import GlueModule, OptimSettings
-from src.train import build_datamodule, build_model, build_trainer
-from tests.conftest import compose_config
+from src.train import build_trainer
+from tests.conftest import built_datamodule, built_model, compose_config
 
 STEPS = 24
 D = 48  # tiny_bert's hidden size
@@ -49,14 +49,17 @@ class LossRecorder(Callback):
 def build(tmp_path: Path, *overrides: str):
     cfg = compose_config([*LOOP, *overrides], tmp_path)
     L.seed_everything(cfg.seed, workers=True)
-    return cfg, build_model(cfg)
+    return cfg, built_model(cfg)
 
 
 def train(cfg, backbone, tmp_path: Path) -> list[float]:
     """src.train's loop without the run bookkeeping: the same datamodule, module, optimiser and Trainer."""
-    datamodule = build_datamodule(cfg, backbone)
+    datamodule = built_datamodule(cfg, backbone)
     module = GlueModule(
-        backbone, OptimSettings(**OmegaConf.to_container(cfg.optim)), {"validation": [""], "test": [""]}
+        backbone,
+        datamodule.task,
+        OptimSettings(**OmegaConf.to_container(cfg.optim)),
+        {"validation": [""], "test": [""]},
     )
     trainer = build_trainer(cfg, tmp_path)
     recorder = LossRecorder()

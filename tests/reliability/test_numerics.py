@@ -11,8 +11,8 @@ import torch
 from src import adapters
 from src.adapters import AdapterError, adapters_of
 from src.errors import NumericsError
-from src.train import build_model, run
-from tests.conftest import QUICK, compose_config
+from src.train import run
+from tests.conftest import QUICK, built_model, compose_config
 
 from .helpers import TINY_RTE, all_finite, load_checkpoint
 
@@ -47,7 +47,7 @@ def test_nan_loss_stops_with_step_batch_and_layer(tmp_path):
 
 
 def test_merge_refuses_non_finite_update(tmp_path):
-    backbone = build_model(compose_config((*QUICK, "backbone=tiny_bert", "adapter=krona"), tmp_path))
+    backbone = built_model(compose_config((*QUICK, "backbone=tiny_bert", "adapter=krona"), tmp_path))
     model = backbone.model
     installed = adapters_of(model)
     with torch.no_grad():
