@@ -168,9 +168,9 @@ def compose(*overrides: str):
 
 
 def build_random_model(backbone: str, adapter: str, task: str = BENCH_TASK, *extra: str):
-    """The framework's own model (src.train.build_model) with random weights: for speed, not quality."""
+    """The framework's own model (src.run.build.build_model) with random weights: for speed, not quality."""
     from src.data import get_task
-    from src.train import build_model
+    from src.run.build import build_model
 
     cfg = compose(
         f"backbone={backbone}", f"adapter={adapter}", f"task={task}", "backbone.init=random", *extra

@@ -15,7 +15,7 @@ import argparse
 import torch
 
 from src.callbacks.latency import LatencySettings, measure_latency
-from src.paper_results import LATENCY_RATIO
+from src.reporting.paper_results import LATENCY_RATIO
 
 from .common import adapter_names, configure_threads, device, try_build, write_table
 

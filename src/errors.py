@@ -1,18 +1,23 @@
-"""The errors a user can fix, and how ``python -m src.train`` reports them: one line, exit code 2."""
+"""Every error a user can fix: the one base class, and the errors more than one room raises.
+
+A leaf module: it imports nothing of kronlab (nor Lightning, nor Hydra), so every room, the pure-PyTorch
+adapters included, raises from here or subclasses ``UserError`` itself (AdapterError, BackboneError,
+LaunchError, CheckpointError), and ``src.run.cli`` reports them all without importing the rooms.
+"""
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-from lightning.pytorch.utilities.exceptions import SIGTERMException
+class UserError(ValueError):
+    """Settings, files or a model the user can fix; the message says how. The CLI prints it in one line, exit 2."""
 
-from src.fields import ConfigError
-from src.user_errors import UserError
 
-USAGE_EXIT_CODE = 2
-SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM, what a scheduler expects from a job it stopped
+class ConfigError(UserError):
+    """Settings out of range or that do not fit together (e.g. task and backbone), with the fix in the message."""
+
+
+class DataError(UserError):
+    """GLUE data is missing, unreadable or malformed; the message says how to fix it."""
 
 
 class NumericsError(UserError, RuntimeError):
@@ -20,33 +25,9 @@ class NumericsError(UserError, RuntimeError):
 
 
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)  # every room's errors subclass it
-__all__ = [
-    "USER_ERRORS",
-    "ConfigError",
-    "NumericsError",
-    "UserError",
-    "refused_before_training",
-    "report_user_errors",
-]
 
 
 def refused_before_training(error: BaseException) -> bool:
     """A user error that stops a run before any training step (settings, files, a model): results.json
     ``status: refused``. A NaN/Inf loss happens while training: ``failed``."""
     return isinstance(error, UserError) and not isinstance(error, NumericsError)
-
-
-@contextmanager
-def report_user_errors() -> Iterator[None]:
-    """Print ``error: <message>`` and exit 2 for the project's own errors; real bugs keep their traceback."""
-    try:
-        yield
-    except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(USAGE_EXIT_CODE)
-    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
-        print(
-            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
-            file=sys.stderr,
-        )
-        sys.exit(SIGTERM_EXIT_CODE)

@@ -12,13 +12,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from src.user_errors import UserError
+from src.errors import ConfigError
 
 RANGE = "kronlab_range"
-
-
-class ConfigError(UserError):
-    """Settings out of range or that do not fit together (e.g. task and backbone), with the fix in the message."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -33,15 +33,15 @@ QUICK = (
 
 
 def built_model(cfg: DictConfig):
-    """``src.train.build_model`` for the task ``cfg`` names."""
-    from src.train import build_model
+    """``src.run.build.build_model`` for the task ``cfg`` names."""
+    from src.run.build import build_model
 
     return build_model(cfg, get_task(cfg.task.name))
 
 
 def built_datamodule(cfg: DictConfig, backbone):
-    """``src.train.build_datamodule`` for the task ``cfg`` names."""
-    from src.train import build_datamodule
+    """``src.run.build.build_datamodule`` for the task ``cfg`` names."""
+    from src.run.build import build_datamodule
 
     return build_datamodule(cfg, backbone, get_task(cfg.task.name))
 
@@ -77,8 +77,8 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
 @pytest.fixture
 def run_quick(tmp_path: Path) -> Callable[..., dict]:
-    """Run one cheap train+val+test in-process through ``src.train.run`` and return its results.json."""
-    from src.train import run
+    """Run one cheap train+val+test in-process through ``src.run.fit.run`` and return its results.json."""
+    from src.run.fit import run
 
     def go(*overrides: str) -> dict:
         return run(compose_config([*QUICK, *overrides], tmp_path / "run")).to_json()

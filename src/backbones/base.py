@@ -12,8 +12,8 @@ from torch import nn
 
 from src.adapters import Installed, Placement
 from src.data import GlueTask
+from src.errors import UserError
 from src.fields import check_settings, setting
-from src.user_errors import UserError
 
 
 class BackboneError(UserError):

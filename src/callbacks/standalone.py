@@ -9,7 +9,7 @@ from lightning.pytorch.loggers import Logger
 from omegaconf import DictConfig
 
 from src.backbones import Backbone
-from src.loggers import build_logger
+from src.training.loggers import build_logger
 
 from .section import StandaloneMeasure
 
@@ -25,7 +25,7 @@ def standalone_measures(callbacks_cfg: DictConfig | None) -> list[StandaloneMeas
 
 
 def configured_loggers(cfg: DictConfig) -> list[Logger]:
-    """The logger the Trainer would get (``src.loggers.build_logger``), as a list."""
+    """The logger the Trainer would get (``src.training.loggers.build_logger``), as a list."""
     logger = build_logger(cfg)
     return [logger] if logger else []
 

@@ -1,7 +1,8 @@
 """GLUE for kronlab: the task table, local/hub readers, split protocols and the DataModule."""
 
+from src.errors import DataError
+
 from .datamodule import GlueDataModule
-from .errors import DataError
 from .tasks import TASKS, GlueTask, get_task
 from .text_to_text import format_input, format_target
 

@@ -17,7 +17,8 @@ from typing import BinaryIO
 import datasets
 import httpx
 
-from .errors import DataError
+from src.errors import DataError
+
 from .tasks import GlueTask
 
 HUB_DATASET = "nyu-mll/glue"

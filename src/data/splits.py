@@ -13,7 +13,8 @@ from typing import TypedDict
 
 import datasets
 
-from .errors import DataError
+from src.errors import DataError
+
 from .readers import SplitReader
 from .tasks import GlueTask
 

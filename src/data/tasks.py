@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .errors import DataError
+from src.errors import DataError
 
 # How the Compacter code (used by KronA) carves validation and test sets out of a task; see splits.py.
 CompacterRule = Literal["halve_dev", "hold_out_train", "mismatched_dev"]

@@ -11,7 +11,8 @@ from src import adapters
 from src.backbones import families
 from src.data import GlueTask, get_task
 from src.data.readers import split_reader
-from src.fields import ConfigError, check_settings
+from src.errors import ConfigError
+from src.fields import check_settings
 
 from .messages import config_error_message
 from .root import TrainSettings

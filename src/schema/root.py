@@ -10,7 +10,7 @@ from omegaconf import MISSING
 from src.backbones import BackboneSettings
 from src.data.settings import DataSettings, TaskSettings
 from src.fields import setting
-from src.module import OptimSettings
+from src.training.module import OptimSettings
 
 from .trainer import TrainerSettings
 

@@ -10,7 +10,7 @@ from hydra.utils import get_object
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from src.fields import ConfigError
+from src.errors import ConfigError
 
 from .types import accepts_any_keyword, signature_schema
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import sys
 
-from src.cli import hydra_cli
-from src.errors import report_user_errors
+from src.run.cli import hydra_cli, report_user_errors
 
 
 def main() -> None:
-    from src.offline import go_offline_if_unreachable
+    from src.run.offline import go_offline_if_unreachable
 
     from .run import run_study
 

@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from src.record import read_record
-from src.report import run_row, spread
+from src.reporting.runs import run_row
+from src.reporting.table import spread
 
 from . import claims
 from .jobs import Job

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from src.atomic import write_text_atomic
 from src.config import ROOT
-from src.user_errors import UserError
+from src.errors import UserError
 
 from .identity import finished
 from .jobs import Job

@@ -18,7 +18,7 @@ def majority_baseline(task_name: str, glue_dir: str | None, dev_rows: int | None
     from src.data import get_task
     from src.data.readers import split_reader
     from src.data.splits import make_splits
-    from src.metrics import build_metrics, finish
+    from src.training.metrics import build_metrics, finish
 
     task = get_task(task_name)
     if task.is_regression:

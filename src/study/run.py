@@ -133,10 +133,11 @@ def dry_run_copy(study: StudySettings) -> Any:
 
 
 def study_figures(study: StudySettings, jobs: list[Job], rows: list[dict[str, Any]], out: Any) -> list[Any]:
-    """src.figures over the study's own runs (src.report's table, rows named by the study's labels), with the
+    """src.reporting.figures over the study's own runs (src.report's table, rows named by the study's labels), with the
     majority class or the frozen encoder's zero-shot score drawn on each task's score figure."""
-    from src.figures import write_figures
-    from src.report import collect, summarise
+    from src.reporting.figures import write_figures
+    from src.reporting.runs import collect
+    from src.reporting.table import summarise
 
     label = {str(Path(job.run_dir).resolve()): study.label(job.row) for job in jobs}
     try:

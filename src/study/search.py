@@ -28,7 +28,7 @@ from optuna.storages import BaseStorage, RetryHeartbeatStaleTrialCallback, fail_
 from optuna.trial import FrozenTrial, Trial, TrialState
 
 from src.record import read_record
-from src.train import objective
+from src.run.fit import objective
 
 from .jobs import Job, search_name, search_space_of, trial_jobs
 from .settings import StudySettings

@@ -93,7 +93,7 @@ class StudySettings:
 
 def check_study(study: Any) -> None:
     """Ranges, then what the fields must agree on, each as one line with the fix."""
-    from src.fields import ConfigError
+    from src.errors import ConfigError
 
     check_settings(study, "study", StudySettings)
     check_settings(study.search, "study.search", SearchSettings)

@@ -4,7 +4,7 @@ package), so it is checked by W&B's schema when built and can be saved to a proj
     pip install wandb-workspaces && wandb login
     python -m sweeps.wandb.workspace --entity <you> --project kronlab            # prints the view's URL
 
-Runs are grouped by their W&B group (a Hydra multirun's sweep directory: src/wandb_run.py). Every key a panel
+Runs are grouped by their W&B group (a Hydra multirun's sweep directory: src/run/wandb_run.py). Every key a panel
 reads is one that kronlab logs: curves from the history, single numbers from the summary (``results.json``:
 ``latency.ratio``, ``train_speed.step_ms``, ...) or the config (the composed Hydra config, ``overrides.<key>``
 for what the command line set, ``params/...`` from the parameter count); tests/sweeps/test_wandb_curves.py

@@ -16,7 +16,7 @@ SHORT_LATENCY = ("callbacks.latency.warmup=3", "callbacks.latency.iters=10", "ca
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., tuple[dict, Path]]:
     """``run_quick`` with the short latency settings, memoised per overrides: (results, run directory)."""
-    from src.train import run
+    from src.run.fit import run
 
     done: dict[tuple[str, ...], tuple[dict, Path]] = {}
 

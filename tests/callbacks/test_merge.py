@@ -14,7 +14,7 @@ from transformers import AutoModelForSequenceClassification
 from src.adapters import Adapter, AdapterError, adapters_of
 from src.adapters.methods.krona import KronA
 from src.callbacks import MergeCallback, MergeMismatchError
-from src.module import GlueModule, OptimSettings
+from src.training.module import GlueModule, OptimSettings
 from tests.conftest import QUICK, built_datamodule, built_model
 
 TRAINED = ("optim.lr=0.05",)  # one large step, so the adapters change the outputs measurably

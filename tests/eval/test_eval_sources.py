@@ -5,9 +5,10 @@ from __future__ import annotations
 import lightning as L
 import pytest
 
-from src.eval import evaluate, split_arguments
-from src.module import GlueModule
-from src.train import run
+from src.eval import split_arguments
+from src.run.evaluate import evaluate
+from src.run.fit import run
+from src.training.module import GlueModule
 from tests.conftest import compose_config
 
 from .cli import TINY_LORA, read_json

@@ -6,8 +6,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from src.errors import ConfigError
-from src.run_dir import run_config
-from src.run_overrides import apply_overrides, parse_overrides
+from src.run.overrides import apply_overrides, parse_overrides
+from src.run.run_dir import run_config
 from src.schema import check_config
 from tests.conftest import compose_config
 

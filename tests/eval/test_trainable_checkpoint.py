@@ -6,8 +6,8 @@ import lightning as L
 import pytest
 
 from src.data import get_task
-from src.module import GlueModule, OptimSettings
-from src.trainable_checkpoint import FROZEN_KEY, CheckpointError
+from src.training.module import GlueModule, OptimSettings
+from src.training.trainable_checkpoint import FROZEN_KEY, CheckpointError
 from tests.conftest import built_model, compose_config
 
 EVAL_NAMES = {"validation": [""], "test": [""]}

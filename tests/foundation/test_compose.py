@@ -10,8 +10,8 @@ import yaml
 from omegaconf import OmegaConf
 
 from src.adapters import get_method
-from src.cli import hydra_cli
 from src.config import CONF_DIR
+from src.run.cli import hydra_cli
 from src.schema import check_config
 from tests.conftest import compose_config
 

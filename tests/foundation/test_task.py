@@ -6,8 +6,8 @@ from __future__ import annotations
 import dataclasses
 
 from src.data import get_task
+from src.run.build import build_datamodule, build_model, build_module
 from src.schema import check_config
-from src.train import build_datamodule, build_model, build_module
 from tests.conftest import compose_config
 
 

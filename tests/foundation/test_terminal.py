@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from src.noise import LOG_RECORDS, WARNINGS, _DropFreshHeadReport
-from src.run_summary import split_descriptions
+from src.run.noise import LOG_RECORDS, WARNINGS, _DropFreshHeadReport
+from src.run.summary import split_descriptions
 
 from .cli import results_of, train_cli
 

@@ -13,7 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score, matthews_corrcoef
 
 from src.data.readers import read_local
 from src.data.tasks import get_task
-from src.metrics import build_metrics, finish, undefined
+from src.training.metrics import build_metrics, finish, undefined
 from tests.conftest import GLUE_DIR
 
 BINARY = {"mrpc": ("f1", "accuracy"), "cola": ("matthews",)}

@@ -13,8 +13,8 @@ from sklearn.metrics import accuracy_score
 from src.backbones import BackboneError
 from src.backbones.t5 import WRONG_SCORE, parse_score
 from src.data.tasks import get_task
-from src.metrics import build_metrics, finish
 from src.record import RESULTS_FILE
+from src.training.metrics import build_metrics, finish
 from tests.conftest import QUICK, built_datamodule, built_model, compose_config
 
 PARSED = {"3.4": 3.4, "0": 0.0, "5.0": 5.0, "5": 5.0, "0.2": 0.2, "12.25": 12.25, "-0.4": -0.4}

@@ -19,8 +19,8 @@ from omegaconf import OmegaConf
 
 from src.adapters.methods.krona import KronA
 from src.adapters.methods.lora import LoRA
-from src.module import GlueModule, OptimSettings
-from src.train import build_trainer
+from src.run.build import build_trainer
+from src.training.module import GlueModule, OptimSettings
 from tests.conftest import built_datamodule, built_model, compose_config
 
 STEPS = 24

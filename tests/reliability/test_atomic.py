@@ -10,7 +10,7 @@ import torch
 from safetensors.torch import save_file
 
 from src.atomic import atomic_directory, atomic_write, write_json_atomic
-from src.checkpoint_io import AtomicCheckpointIO
+from src.training.checkpoint_io import AtomicCheckpointIO
 
 
 class FailsToPickle:

@@ -10,8 +10,9 @@ from hydra.errors import ConfigCompositionException, MissingConfigException
 
 from src.adapters import AdapterError
 from src.backbones import BackboneError
-from src.errors import USAGE_EXIT_CODE, ConfigError
-from src.train import run
+from src.errors import ConfigError
+from src.run.cli import USAGE_EXIT_CODE
+from src.run.fit import run
 from tests.conftest import GLUE_DIR, MINILM_DIR, QUICK, compose_config
 
 from .helpers import finish_cli, start_cli

@@ -6,7 +6,7 @@ import pytest
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from src.adapters import AdapterError
-from src.errors import SIGTERM_EXIT_CODE, USAGE_EXIT_CODE, report_user_errors
+from src.run.cli import SIGTERM_EXIT_CODE, USAGE_EXIT_CODE, report_user_errors
 
 
 def test_user_error_is_one_line_and_exit_2(capsys):

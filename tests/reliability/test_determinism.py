@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.train import run
+from src.run.fit import run
 from tests.conftest import QUICK, compose_config
 
 from .helpers import WITHOUT_MEASUREMENTS, load_checkpoint

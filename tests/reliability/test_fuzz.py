@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from src.data import DataError, get_task
 from src.data.readers import read_local
 from src.errors import USER_ERRORS
-from src.train import run
+from src.run.fit import run
 from tests.conftest import QUICK, compose_config
 
 RTE = get_task("rte")

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
+import src.run.fit as fit
 import src.train as train
-from src.cli import hydra_cli
-from src.errors import USAGE_EXIT_CODE
+from src.run.cli import USAGE_EXIT_CODE, hydra_cli
 from tests.conftest import GLUE_DIR
 
 from .helpers import finish_cli, start_cli
@@ -168,7 +168,7 @@ def run_in_process(monkeypatch, capsys, run_dir: Path, *arguments: str) -> tuple
     """``python -m src.train <arguments>`` in this process: (exit code, stderr)."""
     monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(train, "build_model", model_built)
+    monkeypatch.setattr(fit, "build_model", model_built)
     base = ["backbone=tiny_bert", "task=rte", f"data.glue_dir={GLUE_DIR}", f"hydra.run.dir={run_dir}"]
     monkeypatch.setattr(sys, "argv", ["src.train", *base, *arguments])
     capsys.readouterr()

@@ -11,7 +11,7 @@ import torch
 from src import adapters
 from src.adapters import AdapterError, adapters_of
 from src.errors import NumericsError
-from src.train import run
+from src.run.fit import run
 from tests.conftest import QUICK, built_model, compose_config
 
 from .helpers import TINY_RTE, all_finite, load_checkpoint

@@ -11,7 +11,7 @@ import pytest
 from src import offline
 from src.backbones import BackboneError
 from src.data import DataError
-from src.train import run
+from src.run.fit import run
 from tests.conftest import QUICK, compose_config
 
 FAST_S = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import signal
 
-from src.train import run
+from src.run.fit import run
 from tests.conftest import compose_config
 
 from .helpers import STEPS_PER_EPOCH, TINY_RTE, finish_cli, load_checkpoint, start_cli, wait_for

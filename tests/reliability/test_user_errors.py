@@ -1,5 +1,5 @@
-"""One base class for the errors a user can fix, in a leaf module: src.errors reports every room's errors
-without importing the rooms."""
+"""One module for the errors a user can fix, a leaf: src.run.cli reports every room's errors without
+importing the rooms."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from src.adapters import AdapterError
 from src.backbones import BackboneError
 from src.config import ROOT
 from src.data import DataError
-from src.errors import USER_ERRORS, ConfigError, NumericsError
-from src.user_errors import UserError
+from src.errors import USER_ERRORS, ConfigError, NumericsError, UserError
 
 
 def test_every_rooms_error_is_a_user_error():

@@ -14,9 +14,10 @@ import pytest
 from matplotlib.text import Text
 
 from src.config import ROOT
-from src.figure_layout import texts_of
-from src.figures import factor_shapes, figures, labels, latency_ratio
-from src.report import collect, summarise
+from src.reporting.figure_layout import texts_of
+from src.reporting.figures import factor_shapes, figures, labels, latency_ratio
+from src.reporting.runs import collect
+from src.reporting.table import summarise
 
 matplotlib.use("Agg")
 
@@ -190,7 +191,7 @@ def test_latency_bars_are_named_by_label(shape_sweep):
 
 
 def test_write_figures_draws_the_references(cpu_table, tmp_path: Path):
-    from src.figures import write_figures
+    from src.reporting.figures import write_figures
 
     written = write_figures(cpu_table, tmp_path, REFERENCES)
     assert {p.name for p in written} >= {"score_vs_params-minilm-sst2.png", "score_vs_params-minilm-stsb.png"}

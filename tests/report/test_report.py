@@ -13,11 +13,13 @@ from nbclient import NotebookClient
 
 from src.config import ROOT
 from src.errors import ConfigError
-from src.figures import factor_shapes, latency_ratio, score_vs_params
-from src.paper_results import reference
 from src.record import RESULTS_FILE, read_record
-from src.report import collect, glue_averages, main, summarise
-from src.train import run
+from src.report import main
+from src.reporting.figures import factor_shapes, latency_ratio, score_vs_params
+from src.reporting.paper_results import reference
+from src.reporting.runs import collect
+from src.reporting.table import glue_averages, summarise
+from src.run.fit import run
 
 from ..conftest import QUICK, compose_config
 
@@ -124,7 +126,7 @@ def test_notebook_runs_headless_on_the_report(sweep_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("KRONLAB_REPORT", str(tmp_path / "report.csv"))
     monkeypatch.setenv("KRONLAB_FIGURES", str(figures))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend: figures saved as outputs
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's src.figures
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's src.reporting.figures
     notebook = nbformat.read(ROOT / "notebooks" / "analysis.ipynb", as_version=4)
     NotebookClient(
         notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}

@@ -8,7 +8,8 @@ import json
 import pytest
 
 from src.record import read_record
-from src.report import collect, summarise
+from src.reporting.runs import collect
+from src.reporting.table import summarise
 
 from .helpers import launched_jobs, report_of, study_cli, trials_of
 

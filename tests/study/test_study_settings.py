@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from src.fields import ConfigError
+from src.errors import ConfigError
 from src.study.identity import identity
 from src.study.run import split_arguments
 from src.study.space import distribution
@@ -62,8 +62,8 @@ def test_where_a_run_lies_is_not_what_it_computed():
 def test_a_mistake_is_refused_before_anything_runs(args, message, tmp_path):
     from omegaconf.errors import OmegaConfBaseException
 
+    from src.errors import UserError
     from src.study.run import run_study
-    from src.user_errors import UserError
 
     with pytest.raises((UserError, OmegaConfBaseException)) as refused:
         run_study([*args, f"study.dir={tmp_path / 'study'}"])

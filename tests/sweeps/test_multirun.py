@@ -9,7 +9,7 @@ from pathlib import Path
 
 from src.config import ROOT
 from src.record import read_record
-from src.report import collect
+from src.reporting.runs import collect
 from sweeps.factor_shapes import factor_shapes, sweep_override
 
 from ..conftest import GLUE_DIR

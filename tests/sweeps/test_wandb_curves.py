@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 import wandb
 
-from src.train import run
+from src.run.fit import run
 from tests.conftest import compose_config
 
 from .wandb_records import offline_run

@@ -1,4 +1,4 @@
-"""logger=wandb through src.train.run, offline, read back from the run's own W&B log.
+"""logger=wandb through src.run.fit.run, offline, read back from the run's own W&B log.
 
 The successful path (no API key: offline fallback, summary, tables, artifact) is checked on a real
 multirun in test_multirun.py."""
@@ -9,7 +9,7 @@ import pytest
 import wandb
 
 from src.adapters import AdapterError
-from src.wandb_run import RUN_ID_FILE, choose_mode
+from src.run.wandb_run import RUN_ID_FILE, choose_mode
 
 from .wandb_records import offline_run
 

@@ -7,7 +7,7 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from src.user_errors import UserError
+from src.errors import UserError
 
 
 class AdapterError(UserError):

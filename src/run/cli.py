@@ -1,4 +1,5 @@
-"""The command line around a ``@hydra.main`` function: a config mistake is one line and exit code 2.
+"""The command line around a ``@hydra.main`` function: a config mistake or any other user error is one
+line and exit code 2; a SIGTERM-stopped job exits 143.
 
 Hydra reports its own errors (a wrong type, an unknown key or option, a bad override) in several lines
 and exits 1. ``hydra_cli`` has Hydra raise them instead (``HYDRA_FULL_ERROR=1``) and prints one line
@@ -9,17 +10,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.errors import HydraException, OverrideParseException
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf.errors import OmegaConfBaseException
 
-from src.errors import USAGE_EXIT_CODE
+from src.errors import USER_ERRORS
 from src.schema.messages import config_error_message
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
+USAGE_EXIT_CODE = 2
+SIGTERM_EXIT_CODE = 143  # 128 + SIGTERM, what a scheduler expects from a job it stopped
 
 
 class TaskStarted:
@@ -74,3 +79,19 @@ def unparsable_argument() -> str:
 def refuse(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
     sys.exit(USAGE_EXIT_CODE)
+
+
+@contextmanager
+def report_user_errors() -> Iterator[None]:
+    """Print ``error: <message>`` and exit 2 for the project's own errors; real bugs keep their traceback."""
+    try:
+        yield
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(USAGE_EXIT_CODE)
+    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
+        print(
+            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
+            file=sys.stderr,
+        )
+        sys.exit(SIGTERM_EXIT_CODE)

@@ -12,9 +12,10 @@ from transformers import get_constant_schedule_with_warmup, get_linear_schedule_
 
 from src.backbones import Backbone
 from src.data import GlueTask
-from src.fields import ConfigError, check_settings, setting
-from src.metrics import build_metrics, finish, undefined
-from src.trainable_checkpoint import check_and_fill_frozen, drop_frozen, frozen_fingerprints
+from src.errors import ConfigError
+from src.fields import check_settings, setting
+from src.training.metrics import build_metrics, finish, undefined
+from src.training.trainable_checkpoint import check_and_fill_frozen, drop_frozen, frozen_fingerprints
 
 STAGE_PREFIX = {"validation": "val", "test": "test"}
 UNDEFINED_NOTE = (
@@ -70,7 +71,7 @@ class GlueModule(L.LightningModule):
         self._frozen_fingerprints: dict[str, list] | None = None
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        # Adapter-sized checkpoints: the frozen backbone comes from config on load (src/trainable_checkpoint.py).
+        # Adapter-sized checkpoints: the frozen backbone comes from config on load (trainable_checkpoint.py).
         if self._frozen_fingerprints is None:  # frozen weights never change, so checksum them once
             self._frozen_fingerprints = frozen_fingerprints(self)
         drop_frozen(checkpoint, self._frozen_fingerprints)

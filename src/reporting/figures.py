@@ -5,7 +5,7 @@ notebooks/analysis.ipynb draws them with these same functions.
 Every figure is titled with its backbone, task(s) and seed count; a point or bar is one report row (one
 method x setting, averaged over its seeds), named by the row's ``label`` (src.report: the method and what
 sets the setting apart in words, factor shapes resolved), its error bar the spread named in the axis label;
-the papers' numbers (src.paper_results) are drawn as grey reference marks where they exist, and a
+the papers' numbers (src.reporting.paper_results) are drawn as grey reference marks where they exist, and a
 ``references`` entry per (backbone, task) (the majority class, a frozen encoder's zero-shot score) as a
 labelled line on the score figures. Score axes are fitted to the data, and text is placed so that no two
 labels overlap.
@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from src.figure_layout import (
+from src.reporting.figure_layout import (
     freeze_layout,
     line_offsets,
     overlap,
@@ -33,7 +33,7 @@ from src.figure_layout import (
     point_offsets,
     text_box,
 )
-from src.paper_results import LATENCY_RATIO
+from src.reporting.paper_results import LATENCY_RATIO
 
 PAPER_STYLE = {"color": "0.45", "linestyle": "--", "linewidth": 1}
 REFERENCE_STYLE = {"color": "0.15", "linestyle": ":", "linewidth": 1.5}

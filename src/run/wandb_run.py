@@ -197,7 +197,7 @@ def log_adapter(model, output_dir: Path, method=None) -> Path | None:
 
 
 def tracked(run_fn: Callable[..., RunRecord]) -> Callable[..., RunRecord]:
-    """Wrap ``src.train.run``: open the W&B run first, log the results as its summary, always finish it."""
+    """Wrap ``src.run.fit.run``: open the W&B run first, log the results as its summary, always finish it."""
 
     @functools.wraps(run_fn)
     def wrapper(cfg: DictConfig, *args: Any) -> RunRecord:
