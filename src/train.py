@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ from src.preflight import check_fits
 from src.results import RESULTS_FILE, STATUS_FAILED, STATUS_FINISHED, STATUS_REFUSED, versions
 from src.resumable import ResumableGlueDataModule
 from src.run_dir import checkpoint_in_run, require_file
+from src.run_folder import claimed
 from src.run_summary import print_summary
 from src.schema import check_config
 
@@ -215,7 +217,8 @@ def main(cfg: DictConfig) -> float | None:
         cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
         try:
-            results = run(cfg)
+            with claimed(Path(cfg.paths.output_dir)) if in_sweep() else nullcontext():
+                results = run(cfg)
         except UserError as error:
             if not in_sweep():
                 raise

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,9 @@ TINY_RTE = (
     *WITHOUT_MEASUREMENTS,
 )
 
+# half a second more an optimiser step, so that a test can act between two steps
+SLOW_STEPS = ("+callbacks.slow._target_=tests.reliability.helpers.SlowSteps", "+callbacks.slow.seconds=0.5")
+
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_FULL_ERROR"))}
@@ -57,15 +61,21 @@ def cli_command(*overrides: str) -> list[str]:
     return [sys.executable, "-m", "src.train", f"data.glue_dir={GLUE_DIR}", *overrides]
 
 
-def start_cli(*overrides: str, **env: str) -> subprocess.Popen:
+def start_cli(*overrides: str, wrapper: Sequence[str] = (), **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        cli_command(*overrides),
+        [*wrapper, *cli_command(*overrides)],
         cwd=ROOT,
         env=cli_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+# root passes every permission check; without these two capabilities it meets a folder's mode like anyone
+WITHOUT_ROOT_OVERRIDE = (
+    ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
+)
 
 
 def finish_cli(process: subprocess.Popen, timeout_s: float = 240) -> subprocess.CompletedProcess:
