@@ -11,7 +11,7 @@ import pytest
 from src.errors import USAGE_EXIT_CODE
 from src.run_folder import LOCK_FILE
 
-from .helpers import SLOW_STEPS, TINY_RTE, WITHOUT_ROOT_OVERRIDE, finish_cli, run_cli, start_cli, wait_for
+from .helpers import SLOW_STEPS, TINY_RTE, WITHOUT_ROOT_OVERRIDE, run_cli, start_cli, wait_for
 
 pytestmark = pytest.mark.skipif(
     bool(WITHOUT_ROOT_OVERRIDE) and shutil.which("setpriv") is None,
@@ -39,7 +39,13 @@ def test_existing_read_only_run_folder_is_refused_before_logging(tmp_path):
 def test_read_only_sweep_folder_is_refused_before_any_job(tmp_path):
     folder = tmp_path / "read_only_sweep"
     folder.mkdir(mode=0o555)
-    result = run_cli(*NO_WORK, "hydra.mode=MULTIRUN", "seed=1,2", f"hydra.sweep.dir={folder}", wrapper=WITHOUT_ROOT_OVERRIDE)
+    result = run_cli(
+        *NO_WORK,
+        "hydra.mode=MULTIRUN",
+        "seed=1,2",
+        f"hydra.sweep.dir={folder}",
+        wrapper=WITHOUT_ROOT_OVERRIDE,
+    )
     one_line_refusal(result, f"cannot write the run folder {folder}", "hydra.sweep.dir=")
     assert list(folder.iterdir()) == []
 
