@@ -25,6 +25,7 @@ __all__ = [
     "ConfigError",
     "NumericsError",
     "UserError",
+    "failure_reason",
     "refused_before_training",
     "report_user_errors",
 ]
@@ -36,6 +37,16 @@ def refused_before_training(error: BaseException) -> bool:
     return isinstance(error, UserError) and not isinstance(error, NumericsError)
 
 
+def failure_reason(error: BaseException) -> str:
+    """results.json ``error.reason``: preempted (a stop signal; the same command resumes), numerics, user
+    (a setting, a file: the message says what to fix), or bug (a traceback was printed)."""
+    if isinstance(error, SIGTERMException):
+        return "preempted"
+    if isinstance(error, NumericsError):
+        return "numerics"
+    return "user" if isinstance(error, UserError) else "bug"
+
+
 @contextmanager
 def report_user_errors() -> Iterator[None]:
     """Print ``error: <message>`` and exit 2 for the project's own errors; real bugs keep their traceback."""
@@ -44,9 +55,10 @@ def report_user_errors() -> Iterator[None]:
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT_CODE)
-    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
-        print(
-            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
-            file=sys.stderr,
-        )
-        sys.exit(SIGTERM_EXIT_CODE)
+    except (
+        SIGTERMException
+    ) as stop:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
+        what = str(stop) if stop.args and stop.args[0] else "stopped by SIGTERM"
+        print(f"error: {what}; run the same command with the same hydra.run.dir to resume.", file=sys.stderr)
+        number = getattr(stop, "signal", None)  # set by src/callbacks/preemption.py
+        sys.exit(128 + number if number else SIGTERM_EXIT_CODE)

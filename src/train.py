@@ -28,7 +28,14 @@ from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.data.datamodule import read_splits
 from src.data.splits import Splits
-from src.errors import ConfigError, NumericsError, UserError, refused_before_training, report_user_errors
+from src.errors import (
+    ConfigError,
+    NumericsError,
+    UserError,
+    failure_reason,
+    refused_before_training,
+    report_user_errors,
+)
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.noise import filter_known_noise
@@ -121,7 +128,11 @@ def fit_and_report(cfg: DictConfig) -> dict[str, Any]:
         fit_and_test(cfg, output_dir, results)
     except BaseException as error:
         results["status"] = STATUS_REFUSED if refused_before_training(error) else STATUS_FAILED
-        results["error"] = {"type": type(error).__name__, "message": str(error)}
+        results["error"] = {
+            "type": type(error).__name__,
+            "message": str(error),
+            "reason": failure_reason(error),
+        }
         write_results(output_dir, results, started)
         raise
     write_results(output_dir, results, started)

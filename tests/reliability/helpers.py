@@ -110,11 +110,30 @@ def all_finite(state: dict[str, torch.Tensor]) -> bool:
 class SlowSteps(L.Callback):
     """Makes each optimiser step take ``seconds`` longer, so a test can kill the run between two."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, marker: str | None = None) -> None:
         self.seconds = seconds
+        self.marker = marker
 
-    def on_train_batch_end(self, *args: Any) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if self.marker:  # "<pid> <steps done>", for a test that signals the run after a given step
+            Path(self.marker).write_text(f"{os.getpid()} {trainer.global_step}")
         time.sleep(self.seconds)
+
+
+def wait_for_step(marker: Path, step: int, process: subprocess.Popen, timeout_s: float = 240) -> int:
+    """Wait until the run's ``SlowSteps`` marker says ``step`` optimiser steps are done; returns its pid."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = marker.read_text().split() if marker.exists() else []
+        if len(text) == 2 and int(text[1]) >= step:
+            return int(text[0])
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the run ended (exit {process.returncode}) before step {step}: {process.stderr.read()}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"step {step} not reached within {timeout_s} s")
+        time.sleep(0.02)
 
 
 class PoisonAt(L.Callback):
