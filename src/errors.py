@@ -40,8 +40,8 @@ def refused_before_training(error: BaseException) -> bool:
 def failure_reason(error: BaseException) -> str:
     """results.json ``error.reason``: preempted (a stop signal; the same command resumes), numerics, user
     (a setting, a file: the message says what to fix), or bug (a traceback was printed)."""
-    if isinstance(error, SIGTERMException):
-        return "preempted"
+    if isinstance(error, SIGTERMException) or isinstance(error.__context__, SIGTERMException):
+        return "preempted"  # the second: the launcher's requeue handler exiting while the stop was handled
     if isinstance(error, NumericsError):
         return "numerics"
     return "user" if isinstance(error, UserError) else "bug"
