@@ -23,6 +23,7 @@ from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
 from src.checkpoint_io import AtomicCheckpointIO
+from src.checkpoint_trust import require_intact, trusted_resume_point
 from src.cli import TaskStarted, hydra_cli
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
@@ -185,9 +186,9 @@ def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
             "ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it."
         )
     if given in ("best", "last", "hpc", "registry"):  # Lightning's names for a checkpoint of this run
-        return given if cfg.train else str(checkpoint_in_run(output_dir, given))
+        return given if cfg.train else str(require_intact(checkpoint_in_run(output_dir, given)))
     hint = "pass a Lightning .ckpt file, or evaluate a run with python -m src.eval run_dir=<run>"
-    return str(require_file(given, "ckpt_path", hint))
+    return str(require_intact(require_file(given, "ckpt_path", hint)))
 
 
 def write_results(output_dir: Path, results: dict[str, Any], started: float) -> None:
@@ -202,10 +203,11 @@ def resume_point(cfg: DictConfig) -> str | None:
     if cfg.get("ckpt_path") or not cfg.train:
         return cfg.get("ckpt_path")
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    if last.exists():
-        log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", last)
-        return "last"
-    return None
+    if not last.exists():
+        return None
+    trusted = trusted_resume_point(last)
+    log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", trusted)
+    return "last" if trusted == last else str(trusted)
 
 
 def objective(results: dict[str, Any]) -> float | None:
@@ -224,11 +226,11 @@ def main(cfg: DictConfig) -> float | None:
     TaskStarted.value = True
     filter_known_noise()
     go_offline_if_unreachable()
-    with open_dict(cfg):
-        cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
         try:
             with claimed(Path(cfg.paths.output_dir)) if in_sweep() else nullcontext():
+                with open_dict(cfg):
+                    cfg.ckpt_path = resume_point(cfg)
                 results = run(cfg)
         except UserError as error:
             if not in_sweep():
