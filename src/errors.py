@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from src.atomic import DiskFullError
 from src.fields import ConfigError
 from src.user_errors import UserError
 
@@ -34,16 +35,18 @@ __all__ = [
 def refused_before_training(error: BaseException) -> bool:
     """A user error that stops a run before any training step (settings, files, a model): results.json
     ``status: refused``. A NaN/Inf loss happens while training: ``failed``."""
-    return isinstance(error, UserError) and not isinstance(error, NumericsError)
+    return isinstance(error, UserError) and not isinstance(error, NumericsError | DiskFullError)
 
 
 def failure_reason(error: BaseException) -> str:
-    """results.json ``error.reason``: preempted (a stop signal; the same command resumes), numerics, user
+    """results.json ``error.reason``: preempted (a stop signal; the same command resumes), disk_full, numerics, user
     (a setting, a file: the message says what to fix), or bug (a traceback was printed)."""
     if isinstance(error, SIGTERMException) or isinstance(error.__context__, SIGTERMException):
         return "preempted"  # the second: the launcher's requeue handler exiting while the stop was handled
     if isinstance(error, NumericsError):
         return "numerics"
+    if isinstance(error, DiskFullError):
+        return "disk_full"
     return "user" if isinstance(error, UserError) else "bug"
 
 

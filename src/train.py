@@ -18,7 +18,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import adapters, wandb_run
-from src.atomic import write_json_atomic
+from src.atomic import DiskFullError, write_json_atomic
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
@@ -134,7 +134,10 @@ def fit_and_report(cfg: DictConfig) -> dict[str, Any]:
             "message": str(error),
             "reason": failure_reason(error),
         }
-        write_results(output_dir, results, started)
+        try:
+            write_results(output_dir, results, started)
+        except DiskFullError as full:  # not even results.json fits: the run's own error is the one to report
+            log.error("%s", full)
         raise
     write_results(output_dir, results, started)
     return results

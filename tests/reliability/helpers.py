@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import subprocess
@@ -147,3 +148,42 @@ class PoisonAt(L.Callback):
             first = adapters_of(pl_module)[0]
             with torch.no_grad():
                 next(first.parameters()).view(-1)[0] = math.nan
+
+
+class FullDiskFromSave(L.Callback):
+    """From the ``save``-th checkpoint written (0-based) on, the disk is full: each write of a checkpoint
+    raises ``OSError(ENOSPC)`` after its first bytes, as a filesystem out of space or quota does."""
+
+    def __init__(self, save: int) -> None:
+        self.save = save
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        import src.checkpoint_io as checkpoint_io
+
+        saves = iter(range(1_000_000))
+
+        def full_open(path: str, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            handle = open(path, mode, *args, **kwargs)  # noqa: SIM115  (closed by the wrapper)
+            return handle if next(saves) < self.save else _FullAfter(handle, 4096)
+
+        checkpoint_io.open = full_open  # the module's name ``open`` shadows the builtin for its one use
+
+
+class _FullAfter:
+    def __init__(self, handle: Any, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.handle.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __enter__(self) -> _FullAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
