@@ -63,6 +63,21 @@ def claim(folder: Path) -> int:
     return descriptor
 
 
+def in_use(folder: Path) -> bool:
+    """Whether a live process holds ``folder`` now (a study's other worker running that job)."""
+    try:
+        descriptor = os.open(folder / LOCK_FILE, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(descriptor)
+    return False
+
+
 def release(descriptor: int | None) -> None:
     if descriptor is not None:
         os.close(descriptor)  # closing the descriptor drops the lock; the file stays, harmless

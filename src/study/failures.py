@@ -18,6 +18,7 @@ from typing import Any
 
 from src.atomic import write_text_atomic
 from src.results import RESULTS_FILE, STATUS_FINISHED, read_results
+from src.run_folder import in_use
 
 from .identity import finished
 from .jobs import Job
@@ -71,8 +72,8 @@ def failure_of(job: Job, since: float, launcher_said: str) -> Failure | None:
         error = results.get("error") or {}
         return Failure(job, error.get("reason", "bug"), f"{error.get('type')}: {error.get('message')}")
     started = run_dir / ".hydra" / "config.yaml"
-    if not (started.is_file() and started.stat().st_mtime >= since):
-        return None
+    if not (started.is_file() and started.stat().st_mtime >= since) or in_use(run_dir):
+        return None  # never started here, or another worker of the study has it
     return Failure(
         job,
         KILLED,

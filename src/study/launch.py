@@ -15,6 +15,7 @@ from pathlib import Path
 from src.atomic import write_text_atomic
 from src.config import ROOT
 from src.results import RESULTS_FILE
+from src.run_folder import in_use
 from src.user_errors import UserError
 
 from .failures import failure_of, given_up, ledger_path
@@ -25,6 +26,7 @@ from .progress import Progress
 from .settings import StudySettings
 
 LAUNCHES = "launches"  # the jobs file and the launcher's log of every batch
+BUSY_POLL_S = 5.0
 
 
 class LaunchError(UserError):
@@ -52,8 +54,30 @@ def pending(jobs: Sequence[Job]) -> list[Job]:
 
 
 def launch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], stage: str) -> int:
-    """Run the jobs not finished yet; returns how many were launched. Blocks until the launcher returns."""
-    todo = pending(jobs)
+    """Run the jobs not finished yet; returns how many were launched. Blocks until they are done.
+
+    Another process running the same study (a second worker, the same command started twice) holds the run
+    folders of the jobs it runs: those are left to it and waited for; any it leaves unfinished are run here."""
+    launched, tried = 0, set()
+    while True:
+        todo = [job for job in pending(jobs) if job.run_dir not in tried]
+        busy = [job for job in todo if in_use(Path(job.run_dir))]
+        mine = [job for job in todo if job not in busy]
+        if mine:
+            launched += launch_batch(study, mine, launcher, stage)
+            tried |= {job.run_dir for job in mine}
+        if not busy or study.dry_run:
+            return launched
+        print(
+            f"waiting for {len(busy)} run(s) another process is running, e.g. {busy[0].run_dir}",
+            file=sys.stderr,
+        )
+        while any(in_use(Path(job.run_dir)) for job in busy):
+            time.sleep(BUSY_POLL_S)
+
+
+def launch_batch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], stage: str) -> int:
+    todo = list(jobs)
     out = given_up(study, todo)
     if out:
         print(f"not launching {len(out)} run(s) that failed {1 + study.retries} times (study.retries="

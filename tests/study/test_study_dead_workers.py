@@ -5,15 +5,17 @@ the next invocation (up to study.retries times), and the finished study reports 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from src.run_folder import claim, release
 from src.study.failures import FAILURES
 
-from .helpers import report_of, study_cli, summary
+from .helpers import report_of, start_study, study_cli, summary
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("smoke_study")]
+pytestmark = pytest.mark.slow
 
 
 def kill_once(marker: Path, only_in: str) -> list[str]:
@@ -22,6 +24,7 @@ def kill_once(marker: Path, only_in: str) -> list[str]:
             f"+callbacks.{name}.only_in={only_in}"]  # fmt: skip
 
 
+@pytest.mark.xdist_group("smoke_study")
 def test_killed_jobs_are_recorded_retried_and_the_study_ends_as_if_uninterrupted(smoke_study, tmp_path):
     study_dir = tmp_path / "study"
     kills = [
@@ -58,3 +61,27 @@ def test_killed_jobs_are_recorded_retried_and_the_study_ends_as_if_uninterrupted
     ours, uninterrupted = summary(report_of(study_dir)), summary(report_of(smoke_study))
     assert ours["rows"][("sst2", "lora")] == uninterrupted["rows"][("sst2", "lora")]
     assert ours["searches"][("sst2", "lora")] == uninterrupted["searches"][("sst2", "lora")]
+
+
+def test_a_run_another_worker_holds_is_waited_for_and_run_here_if_left_unfinished(tmp_path):
+    study_dir = tmp_path / "study"
+    held = study_dir / "runs" / "tiny_bert-sst2-lora-seed2"
+    descriptor = claim(held)  # another worker of the study, running this job
+    log = tmp_path / "study.log"
+    study = start_study(study_dir, "study=smoke", "study.select_rows=[lora]", "study.stage=runs", log=log)
+    try:
+        deadline = time.monotonic() + 300
+        while "waiting for 1 run(s) another process is running" not in log.read_text():
+            assert study.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.5)
+        assert not (held / "results.json").exists()
+        released_at = time.time()
+        release(descriptor)  # that worker died without finishing: this study runs the job itself
+        assert study.wait(timeout=300) == 0, log.read_text()[-3000:]
+    finally:
+        if study.poll() is None:
+            study.kill()
+    finished = json.loads((held / "results.json").read_text())
+    assert finished["status"] == "finished" and (held / "results.json").stat().st_mtime > released_at
+    assert len(list((study_dir / "runs").glob("*/results.json"))) == 3
+    assert not (study_dir / FAILURES).exists(), "a job another worker held is not a failed attempt"
