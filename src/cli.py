@@ -17,6 +17,7 @@ from hydra.errors import HydraException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
 from src.errors import USAGE_EXIT_CODE
+from src.run_folder import RunFolderRefused
 from src.schema.messages import config_error_message
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
@@ -44,6 +45,8 @@ def hydra_cli(main: Callable[[], Any]) -> None:
         if keep_traceback:
             raise
         refuse(config_error_message(error))
+    except RunFolderRefused as refusal:  # before Hydra's logging: HYDRA_FULL_ERROR has nothing to add
+        refuse(str(refusal))
     except OSError as error:
         if keep_traceback or TaskStarted.value or not error.filename:
             raise

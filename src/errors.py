@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from src.atomic import DiskFullError
 from src.fields import ConfigError
 from src.user_errors import UserError
 
@@ -25,6 +26,7 @@ __all__ = [
     "ConfigError",
     "NumericsError",
     "UserError",
+    "failure_reason",
     "refused_before_training",
     "report_user_errors",
 ]
@@ -33,7 +35,19 @@ __all__ = [
 def refused_before_training(error: BaseException) -> bool:
     """A user error that stops a run before any training step (settings, files, a model): results.json
     ``status: refused``. A NaN/Inf loss happens while training: ``failed``."""
-    return isinstance(error, UserError) and not isinstance(error, NumericsError)
+    return isinstance(error, UserError) and not isinstance(error, NumericsError | DiskFullError)
+
+
+def failure_reason(error: BaseException) -> str:
+    """results.json ``error.reason``: preempted (a stop signal; the same command resumes), disk_full, numerics, user
+    (a setting, a file: the message says what to fix), or bug (a traceback was printed)."""
+    if isinstance(error, SIGTERMException) or isinstance(error.__context__, SIGTERMException):
+        return "preempted"  # the second: the launcher's requeue handler exiting while the stop was handled
+    if isinstance(error, NumericsError):
+        return "numerics"
+    if isinstance(error, DiskFullError):
+        return "disk_full"
+    return "user" if isinstance(error, UserError) else "bug"
 
 
 @contextmanager
@@ -44,9 +58,10 @@ def report_user_errors() -> Iterator[None]:
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT_CODE)
-    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
-        print(
-            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
-            file=sys.stderr,
-        )
-        sys.exit(SIGTERM_EXIT_CODE)
+    except (
+        SIGTERMException
+    ) as stop:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
+        what = str(stop) if stop.args and stop.args[0] else "stopped by SIGTERM"
+        print(f"error: {what}; run the same command with the same hydra.run.dir to resume.", file=sys.stderr)
+        number = getattr(stop, "signal", None)  # set by src/callbacks/preemption.py
+        sys.exit(128 + number if number else SIGTERM_EXIT_CODE)

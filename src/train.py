@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -17,17 +18,25 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from src import adapters, wandb_run
-from src.atomic import write_json_atomic
+from src.atomic import DiskFullError, write_json_atomic
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
 from src.checkpoint_io import AtomicCheckpointIO
+from src.checkpoint_trust import require_intact, trusted_resume_point
 from src.cli import TaskStarted, hydra_cli
 from src.config import CONF_DIR
 from src.data import GlueDataModule, get_task
 from src.data.datamodule import read_splits
 from src.data.splits import Splits
-from src.errors import ConfigError, NumericsError, UserError, refused_before_training, report_user_errors
+from src.errors import (
+    ConfigError,
+    NumericsError,
+    UserError,
+    failure_reason,
+    refused_before_training,
+    report_user_errors,
+)
 from src.loggers import build_logger, curve_callbacks, scores_to_summary
 from src.module import GlueModule, OptimSettings
 from src.noise import filter_known_noise
@@ -36,6 +45,7 @@ from src.preflight import check_fits
 from src.results import RESULTS_FILE, STATUS_FAILED, STATUS_FINISHED, STATUS_REFUSED, versions
 from src.resumable import ResumableGlueDataModule
 from src.run_dir import checkpoint_in_run, require_file
+from src.run_folder import claimed
 from src.run_summary import print_summary
 from src.schema import check_config
 
@@ -119,8 +129,15 @@ def fit_and_report(cfg: DictConfig) -> dict[str, Any]:
         fit_and_test(cfg, output_dir, results)
     except BaseException as error:
         results["status"] = STATUS_REFUSED if refused_before_training(error) else STATUS_FAILED
-        results["error"] = {"type": type(error).__name__, "message": str(error)}
-        write_results(output_dir, results, started)
+        results["error"] = {
+            "type": type(error).__name__,
+            "message": str(error),
+            "reason": failure_reason(error),
+        }
+        try:
+            write_results(output_dir, results, started)
+        except DiskFullError as full:  # not even results.json fits: the run's own error is the one to report
+            log.error("%s", full)
         raise
     write_results(output_dir, results, started)
     return results
@@ -172,9 +189,9 @@ def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
             "ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it."
         )
     if given in ("best", "last", "hpc", "registry"):  # Lightning's names for a checkpoint of this run
-        return given if cfg.train else str(checkpoint_in_run(output_dir, given))
+        return given if cfg.train else str(require_intact(checkpoint_in_run(output_dir, given)))
     hint = "pass a Lightning .ckpt file, or evaluate a run with python -m src.eval run_dir=<run>"
-    return str(require_file(given, "ckpt_path", hint))
+    return str(require_intact(require_file(given, "ckpt_path", hint)))
 
 
 def write_results(output_dir: Path, results: dict[str, Any], started: float) -> None:
@@ -189,10 +206,11 @@ def resume_point(cfg: DictConfig) -> str | None:
     if cfg.get("ckpt_path") or not cfg.train:
         return cfg.get("ckpt_path")
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    if last.exists():
-        log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", last)
-        return "last"
-    return None
+    if not last.exists():
+        return None
+    trusted = trusted_resume_point(last)
+    log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", trusted)
+    return "last" if trusted == last else str(trusted)
 
 
 def objective(results: dict[str, Any]) -> float | None:
@@ -211,11 +229,12 @@ def main(cfg: DictConfig) -> float | None:
     TaskStarted.value = True
     filter_known_noise()
     go_offline_if_unreachable()
-    with open_dict(cfg):
-        cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
         try:
-            results = run(cfg)
+            with claimed(Path(cfg.paths.output_dir)) if in_sweep() else nullcontext():
+                with open_dict(cfg):
+                    cfg.ckpt_path = resume_point(cfg)
+                results = run(cfg)
         except UserError as error:
             if not in_sweep():
                 raise
