@@ -7,6 +7,7 @@ results, checkpoints and saved models when the umask lets them.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -17,9 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from src.errors import DiskFullError
 
-def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
-    """Call ``write(tmp_path)`` for a temporary file beside ``path``, then rename it over ``path``."""
+
+def atomic_write(path: str | Path, write: Callable[[str], None], size_hint: int | None = None) -> Path:
+    """Call ``write(tmp_path)`` for a temporary file beside ``path``, then rename it over ``path``.
+
+    ``size_hint``: the bytes the file will take, for the message when the disk is full."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _create_beside(
@@ -32,10 +37,43 @@ def atomic_write(path: str | Path, write: Callable[[str], None]) -> Path:
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
+        written = _size(Path(tmp))
         Path(tmp).unlink(missing_ok=True)
+        if out_of_space(error):
+            raise disk_full(path, max(size_hint or 0, written)) from error
         raise
     return path
+
+
+def out_of_space(error: BaseException | None) -> bool:
+    """ENOSPC or EDQUOT anywhere in the chain (safetensors and torch wrap it in their own errors)."""
+    while error is not None:
+        if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(error) or "Disk quota exceeded" in str(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def disk_full(path: Path, needed: int) -> DiskFullError:
+    free = shutil.disk_usage(path.parent).free
+    return DiskFullError(
+        f"no space left in {path.parent} while writing {path.name} ({_mib(free)} free, at least {_mib(needed)} "
+        f"needed; {path.name} as it was is kept): free some space or quota there, or write elsewhere "
+        "(hydra.run.dir=...), then run the same command again to resume from the last checkpoint."
+    )
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:.1f} MiB"
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0
 
 
 def _create_beside(path: Path, create: Callable[[str], None]) -> str:
@@ -98,8 +136,11 @@ def atomic_directory(path: str | Path, write: Callable[[Path], None]) -> Path:
         if path.exists():
             os.replace(path, old)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
+        written = _size(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
+        if out_of_space(error):
+            raise disk_full(path, written) from error
         raise
     shutil.rmtree(old, ignore_errors=True)
     return path

@@ -24,10 +24,14 @@ class NumericsError(UserError, RuntimeError):
     """Training produced a NaN/Inf loss; the message names the step, the batch and the first bad layer."""
 
 
+class DiskFullError(UserError):
+    """No space (or quota) left while writing: the previous file is intact; the message says how much is needed."""
+
+
 USER_ERRORS: tuple[type[BaseException], ...] = (UserError,)  # every room's errors subclass it
 
 
 def refused_before_training(error: BaseException) -> bool:
     """A user error that stops a run before any training step (settings, files, a model): results.json
-    ``status: refused``. A NaN/Inf loss happens while training: ``failed``."""
-    return isinstance(error, UserError) and not isinstance(error, NumericsError)
+    ``status: refused``. A NaN/Inf loss or a full disk happens while training: ``failed``."""
+    return isinstance(error, UserError) and not isinstance(error, NumericsError | DiskFullError)

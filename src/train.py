@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from pathlib import Path
 
 import hydra
@@ -17,6 +18,7 @@ from src.run.cli import TaskStarted, hydra_cli, report_user_errors
 from src.run.fit import objective, resume_point, run
 from src.run.noise import filter_known_noise
 from src.run.offline import go_offline_if_unreachable
+from src.run.run_folder import claimed
 from src.run.summary import print_summary
 
 log = logging.getLogger(__name__)
@@ -31,11 +33,12 @@ def main(cfg: DictConfig) -> float | None:
     TaskStarted.value = True
     filter_known_noise()
     go_offline_if_unreachable()
-    with open_dict(cfg):
-        cfg.ckpt_path = resume_point(cfg)
     with report_user_errors():
         try:
-            record = run(cfg)
+            with claimed(Path(cfg.paths.output_dir)) if in_sweep() else nullcontext():
+                with open_dict(cfg):
+                    cfg.ckpt_path = resume_point(cfg)
+                record = run(cfg)
         except UserError as error:
             if not in_sweep():
                 raise

@@ -46,11 +46,16 @@ class ExactResume(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         loop = trainer.fit_loop
-        if not (loop.restarting and loop._combined_loader_states_to_load):
+        if not loop._combined_loader_states_to_load:  # not resuming from a checkpoint
             return
         for loader in loop._combined_loader.flattened:
             _set_sampler_epoch(loader, loop.epoch_progress.current.processed)
-        loop._load_combined_loader_states()
+        if loop.epoch_loop.batch_progress.current.completed >= trainer.num_training_batches:
+            # saved at an epoch's end (after its validation): the next epoch starts afresh in its own order;
+            # the finished epoch's position, handed on, would replay the finished epoch's order
+            loop._combined_loader_states_to_load = []
+        else:
+            loop._load_combined_loader_states()
         iter(loop._data_fetcher)  # the iterator made before the restore starts over; this one continues
 
     def on_train_batch_start(

@@ -32,6 +32,8 @@ class FailureReason(StrEnum):
 
     USER_ERROR = "user_error"  # the project's own error: a setting, a file, a model, a merge that drifted
     DIVERGED = "diverged"  # a NaN/Inf loss while training
+    PREEMPTED = "preempted"  # stopped by a signal (a scheduler's preemption): the same command resumes it
+    DISK_FULL = "disk_full"  # no space or quota left while writing: the same command resumes once there is
     EXCEPTION = "exception"  # anything else: a bug or a crash, with its traceback in the log
     UNRECORDED = "unrecorded"  # a file from before results.json had a status: only the message says
 

@@ -1,5 +1,5 @@
 """The command line around a ``@hydra.main`` function: a config mistake or any other user error is one
-line and exit code 2; a SIGTERM-stopped job exits 143.
+line and exit code 2; a job stopped by a signal (a preemption) exits 128 + the signal.
 
 Hydra reports its own errors (a wrong type, an unknown key or option, a bad override) in several lines
 and exits 1. ``hydra_cli`` has Hydra raise them instead (``HYDRA_FULL_ERROR=1``) and prints one line
@@ -20,6 +20,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf.errors import OmegaConfBaseException
 
 from src.errors import USER_ERRORS
+from src.run.run_folder import RunFolderRefused
 from src.schema.messages import config_error_message
 
 FULL_ERROR = "HYDRA_FULL_ERROR"
@@ -49,6 +50,8 @@ def hydra_cli(main: Callable[[], Any]) -> None:
         if keep_traceback:
             raise
         refuse(config_error_message(error))
+    except RunFolderRefused as refusal:  # before Hydra's logging: HYDRA_FULL_ERROR has nothing to add
+        refuse(str(refusal))
     except OSError as error:
         if keep_traceback or TaskStarted.value or not error.filename:
             raise
@@ -89,9 +92,10 @@ def report_user_errors() -> Iterator[None]:
     except USER_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(USAGE_EXIT_CODE)
-    except SIGTERMException:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
-        print(
-            "error: stopped by SIGTERM; run the same command with the same hydra.run.dir to resume.",
-            file=sys.stderr,
-        )
-        sys.exit(SIGTERM_EXIT_CODE)
+    except (
+        SIGTERMException
+    ) as stop:  # Lightning's is a SystemExit with code 0: a stopped job would look successful
+        what = str(stop) if stop.args and stop.args[0] else "stopped by SIGTERM"
+        print(f"error: {what}; run the same command with the same hydra.run.dir to resume.", file=sys.stderr)
+        number = getattr(stop, "signal", None)  # set by src/callbacks/preemption.py
+        sys.exit(128 + number if number else SIGTERM_EXIT_CODE)

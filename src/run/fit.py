@@ -16,13 +16,14 @@ from src.callbacks import standalone_sections
 from src.callbacks.section import sections_of
 from src.data import GlueTask
 from src.data.datamodule import read_splits
-from src.errors import ConfigError
+from src.errors import ConfigError, DiskFullError
 from src.record import RecordDraft, RunRecord, results_path, versions, write_record
 from src.run import wandb_run
 from src.run.build import best_checkpoint, build_datamodule, build_model, build_module, build_trainer
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, require_file
 from src.schema import check_config
+from src.training.checkpoint_trust import require_intact, trusted_resume_point
 from src.training.loggers import scores_to_summary
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ def fit_and_report(cfg: DictConfig, task: GlueTask) -> RunRecord:
     try:
         fit_and_test(cfg, task, output_dir, draft)
     except BaseException as error:
-        write_results(output_dir, draft.stopped_by(error))
+        try:
+            write_results(output_dir, draft.stopped_by(error))
+        except DiskFullError as full:  # not even results.json fits: the run's own error is the one to report
+            log.error("%s", full)
         raise
     record = draft.finished()
     write_results(output_dir, record)
@@ -107,9 +111,9 @@ def checked_ckpt_path(cfg: DictConfig, output_dir: Path) -> str | None:
             "ckpt_path with train=false test=false: nothing would use it. Set test=true to evaluate it."
         )
     if given in ("best", "last", "hpc", "registry"):  # Lightning's names for a checkpoint of this run
-        return given if cfg.train else str(checkpoint_in_run(output_dir, given))
+        return given if cfg.train else str(require_intact(checkpoint_in_run(output_dir, given)))
     hint = "pass a Lightning .ckpt file, or evaluate a run with python -m src.eval run_dir=<run>"
-    return str(require_file(given, "ckpt_path", hint))
+    return str(require_intact(require_file(given, "ckpt_path", hint)))
 
 
 def write_results(output_dir: Path, record: RunRecord) -> None:
@@ -123,10 +127,11 @@ def resume_point(cfg: DictConfig) -> str | None:
     if cfg.get("ckpt_path") or not cfg.train:
         return cfg.get("ckpt_path")
     last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
-    if last.exists():
-        log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", last)
-        return "last"
-    return None
+    if not last.exists():
+        return None
+    trusted = trusted_resume_point(last)
+    log.info("resuming from %s (the run directory already has it; set ckpt_path to choose another)", trusted)
+    return "last" if trusted == last else str(trusted)
 
 
 def objective(record: RunRecord) -> float | None:

@@ -15,13 +15,18 @@ from pathlib import Path
 from src.atomic import write_text_atomic
 from src.config import ROOT
 from src.errors import UserError
+from src.record import RESULTS_FILE
+from src.run.run_folder import in_use
 
+from .failures import failure_of, given_up, ledger_path
+from .failures import record as record_failures
 from .identity import finished
 from .jobs import Job
 from .progress import Progress
 from .settings import StudySettings
 
 LAUNCHES = "launches"  # the jobs file and the launcher's log of every batch
+BUSY_POLL_S = 5.0
 
 
 class LaunchError(UserError):
@@ -49,8 +54,35 @@ def pending(jobs: Sequence[Job]) -> list[Job]:
 
 
 def launch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], stage: str) -> int:
-    """Run the jobs not finished yet; returns how many were launched. Blocks until the launcher returns."""
-    todo = pending(jobs)
+    """Run the jobs not finished yet; returns how many were launched. Blocks until they are done.
+
+    Another process running the same study (a second worker, the same command started twice) holds the run
+    folders of the jobs it runs: those are left to it and waited for; any it leaves unfinished are run here."""
+    launched, tried = 0, set()
+    while True:
+        todo = [job for job in pending(jobs) if job.run_dir not in tried]
+        busy = [job for job in todo if in_use(Path(job.run_dir))]
+        mine = [job for job in todo if job not in busy]
+        if mine:
+            launched += launch_batch(study, mine, launcher, stage)
+            tried |= {job.run_dir for job in mine}
+        if not busy or study.dry_run:
+            return launched
+        print(
+            f"waiting for {len(busy)} run(s) another process is running, e.g. {busy[0].run_dir}",
+            file=sys.stderr,
+        )
+        while any(in_use(Path(job.run_dir)) for job in busy):
+            time.sleep(BUSY_POLL_S)
+
+
+def launch_batch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], stage: str) -> int:
+    todo = list(jobs)
+    out = given_up(study, todo)
+    if out:
+        print(f"not launching {len(out)} run(s) that failed {1 + study.retries} times (study.retries="
+              f"{study.retries}; causes: {ledger_path(study)}), e.g. {out[0].run_dir}", file=sys.stderr)  # fmt: skip
+        todo = [job for job in todo if job not in out]
     if not todo:
         return 0
     folder = Path(study.dir) / LAUNCHES
@@ -76,11 +108,24 @@ def launch(study: StudySettings, jobs: Sequence[Job], launcher: Sequence[str], s
     log_file = jobs_file.with_suffix(".log")
     with open(log_file, "w") as log, Progress(study, todo, stage):
         done = subprocess.run(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    if done.returncode != 0:
-        tail = log_file.read_text()[-1500:].strip().splitlines()
-        raise LaunchError(f"the launcher stopped with exit {done.returncode} ({tail[-1] if tail else 'no output'}); "
-                          f"its log: {log_file}. Fix that and run the same command again: finished runs are kept.")  # fmt: skip
+    tail = log_file.read_text()[-1500:].strip().splitlines()
+    said = (
+        f"the launcher's exit {done.returncode}, its last line: {tail[-1] if tail else 'none'} ({log_file})"
+    )
+    failures = [failure for job in todo if (failure := failure_of(job, record["started_at"], said))]
+    record_failures(study, failures, log_file)
+    if done.returncode != 0 and not any(started_since(job, record["started_at"]) for job in todo):
+        raise LaunchError(f"the launcher stopped with exit {done.returncode} ({tail[-1] if tail else 'no output'}) "
+                          f"before any job started; its log: {log_file}. Fix that and run the same command again: "
+                          "finished runs are kept.")  # fmt: skip
     return len(todo)
+
+
+def started_since(job: Job, since: float) -> bool:
+    return any(
+        p.is_file() and p.stat().st_mtime >= since
+        for p in (Path(job.run_dir) / ".hydra" / "config.yaml", Path(job.run_dir) / RESULTS_FILE)
+    )
 
 
 def job_overrides(job: Job, sweep_dir: Path) -> list[str]:

@@ -18,6 +18,7 @@ from src.schema import check_config
 
 from .aggregate import aggregate, claim_rows, parity_rows, run_record
 from .compose import compose_study, train_config
+from .failures import summary_line
 from .jobs import Job, row_overrides, seed_jobs
 from .launch import launch
 from .references import majority_baselines, zero_shot_references
@@ -25,6 +26,8 @@ from .report import write_report
 from .search import best_params, counted, open_searches, run_searches
 from .settings import StudySettings, check_study
 from .storage import open_storage, storage_exists, storage_url
+
+RUNS_FAILED_EXIT_CODE = 1  # the report was written, but some runs did not finish
 
 STAGES = ("all", "search", "runs", "report")
 
@@ -187,3 +190,7 @@ def run_study(argv: Sequence[str]) -> None:
         send(jobs, "runs")
     if study.stage in ("all", "report") and not study.dry_run:
         report(study, jobs, chosen, storage, passthrough, launched, (time.perf_counter() - started) / 60)
+    unfinished = summary_line(study, jobs) if study.stage in ("all", "runs") and not study.dry_run else None
+    if unfinished:
+        print(f"error: {unfinished}", file=sys.stderr)
+        sys.exit(RUNS_FAILED_EXIT_CODE)

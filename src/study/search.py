@@ -30,6 +30,7 @@ from optuna.trial import FrozenTrial, Trial, TrialState
 from src.record import read_record
 from src.run.fit import objective
 
+from .failures import interrupted
 from .jobs import Job, search_name, search_space_of, trial_jobs
 from .settings import StudySettings
 from .space import distributions
@@ -238,6 +239,8 @@ def run_searches(
             score = trial_score(jobs)
             if score is None:
                 search.optuna_study.tell(trial, state=TrialState.FAIL)
+                if interrupted(study, jobs):  # not the values' fault: asked again, with the same values
+                    retry_callback()(search.optuna_study, storage.get_trial(trial._trial_id))
             else:
                 search.optuna_study.tell(trial, score)
     return {search.key: best_params(search) for search in searches}

@@ -72,6 +72,7 @@ class StudySettings:
     claims: list[ClaimSettings] = field(default_factory=list)
     parity: list[list[str]] = field(default_factory=list)  # [kronlab row, reference-library row]
     jobs: int = setting(2, ge=1)  # runs side by side through a local launcher (joblib, submitit local)
+    retries: int = setting(2, ge=0)  # a run that failed is launched again by this many later invocations
     threads: int | None = setting(1, ge=1)  # torch threads a job uses on a CPU (null: torch's default)
     # this invocation: every stage, or only the searches (e.g. several search workers on one storage), only
     # the seed runs at the values the storage holds, or only the report

@@ -22,4 +22,23 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     ) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options.")
-        atomic_write(path, lambda tmp: torch.save(checkpoint, tmp))
+        atomic_write(
+            path, lambda tmp: save_through_python(checkpoint, tmp), size_hint=tensor_bytes(checkpoint)
+        )
+
+
+def save_through_python(checkpoint: dict[str, Any], tmp: str) -> None:
+    """``torch.save`` into a Python file: a full disk raises ``OSError(ENOSPC)`` (given a path, torch's own
+    writer reports it as an unrelated ``RuntimeError`` about stream positions)."""
+    with open(tmp, "wb") as handle:
+        torch.save(checkpoint, handle)
+
+
+def tensor_bytes(value: Any) -> int:
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(tensor_bytes(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(tensor_bytes(v) for v in value)
+    return 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,9 @@ TINY_RTE = (
     *WITHOUT_MEASUREMENTS,
 )
 
+# half a second more an optimiser step, so that a test can act between two steps
+SLOW_STEPS = ("+callbacks.slow._target_=tests.reliability.helpers.SlowSteps", "+callbacks.slow.seconds=0.5")
+
 
 def cli_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("WANDB_", "HYDRA_FULL_ERROR"))}
@@ -57,15 +62,21 @@ def cli_command(*overrides: str) -> list[str]:
     return [sys.executable, "-m", "src.train", f"data.glue_dir={GLUE_DIR}", *overrides]
 
 
-def start_cli(*overrides: str, **env: str) -> subprocess.Popen:
+def start_cli(*overrides: str, wrapper: Sequence[str] = (), **env: str) -> subprocess.Popen:
     return subprocess.Popen(
-        cli_command(*overrides),
+        [*wrapper, *cli_command(*overrides)],
         cwd=ROOT,
         env=cli_env(**env),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+# root passes every permission check; without these two capabilities it meets a folder's mode like anyone
+WITHOUT_ROOT_OVERRIDE = (
+    ("setpriv", "--bounding-set", "-dac_override,-dac_read_search") if os.geteuid() == 0 else ()
+)
 
 
 def finish_cli(process: subprocess.Popen, timeout_s: float = 240) -> subprocess.CompletedProcess:
@@ -100,11 +111,30 @@ def all_finite(state: dict[str, torch.Tensor]) -> bool:
 class SlowSteps(L.Callback):
     """Makes each optimiser step take ``seconds`` longer, so a test can kill the run between two."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, marker: str | None = None) -> None:
         self.seconds = seconds
+        self.marker = marker
 
-    def on_train_batch_end(self, *args: Any) -> None:
+    def on_train_batch_end(self, trainer: L.Trainer, *args: Any) -> None:
+        if self.marker:  # "<pid> <steps done>", for a test that signals the run after a given step
+            Path(self.marker).write_text(f"{os.getpid()} {trainer.global_step}")
         time.sleep(self.seconds)
+
+
+def wait_for_step(marker: Path, step: int, process: subprocess.Popen, timeout_s: float = 240) -> int:
+    """Wait until the run's ``SlowSteps`` marker says ``step`` optimiser steps are done; returns its pid."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = marker.read_text().split() if marker.exists() else []
+        if len(text) == 2 and int(text[1]) >= step:
+            return int(text[0])
+        if process.poll() is not None:
+            raise AssertionError(
+                f"the run ended (exit {process.returncode}) before step {step}: {process.stderr.read()}"
+            )
+        if time.monotonic() > deadline:
+            raise AssertionError(f"step {step} not reached within {timeout_s} s")
+        time.sleep(0.02)
 
 
 class PoisonAt(L.Callback):
@@ -118,3 +148,42 @@ class PoisonAt(L.Callback):
             first = adapters_of(pl_module)[0]
             with torch.no_grad():
                 next(first.parameters()).view(-1)[0] = math.nan
+
+
+class FullDiskFromSave(L.Callback):
+    """From the ``save``-th checkpoint written (0-based) on, the disk is full: each write of a checkpoint
+    raises ``OSError(ENOSPC)`` after its first bytes, as a filesystem out of space or quota does."""
+
+    def __init__(self, save: int) -> None:
+        self.save = save
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        import src.training.checkpoint_io as checkpoint_io
+
+        saves = iter(range(1_000_000))
+
+        def full_open(path: str, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+            handle = open(path, mode, *args, **kwargs)  # noqa: SIM115  (closed by the wrapper)
+            return handle if next(saves) < self.save else _FullAfter(handle, 4096)
+
+        checkpoint_io.open = full_open  # the module's name ``open`` shadows the builtin for its one use
+
+
+class _FullAfter:
+    def __init__(self, handle: Any, room: int) -> None:
+        self.handle, self.room = handle, room
+
+    def write(self, data: bytes) -> int:
+        if len(data) > self.room:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        self.room -= len(data)
+        return self.handle.write(data)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.handle, name)
+
+    def __enter__(self) -> _FullAfter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()

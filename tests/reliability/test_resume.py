@@ -8,16 +8,15 @@ import signal
 from src.run.fit import run
 from tests.conftest import compose_config
 
-from .helpers import STEPS_PER_EPOCH, TINY_RTE, finish_cli, load_checkpoint, start_cli, wait_for
+from .helpers import SLOW_STEPS, STEPS_PER_EPOCH, TINY_RTE, finish_cli, load_checkpoint, start_cli, wait_for
 
 EPOCHS = 2
 RUN = (*TINY_RTE, f"trainer.max_epochs={EPOCHS}", "callbacks.last_checkpoint.every_n_train_steps=2", "seed=7")
-SLOW = ("+callbacks.slow._target_=tests.reliability.helpers.SlowSteps", "+callbacks.slow.seconds=0.5")
 
 
 def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path):
     killed_dir = tmp_path / "killed"
-    victim = start_cli(*RUN, *SLOW, f"hydra.run.dir={killed_dir}")
+    victim = start_cli(*RUN, *SLOW_STEPS, f"hydra.run.dir={killed_dir}")
     last = killed_dir / "checkpoints" / "last.ckpt"
     try:
         wait_for(last, victim)

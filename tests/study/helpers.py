@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import optuna
 
 from src.config import ROOT
@@ -65,3 +67,21 @@ def summary(report: dict) -> dict:
         "searches": {(s["task"], s["method"]): (s["params"], s["objective"], s["trials"]) for s in report["searches"]},
         "claims": [(c["comparison"], c["differences"], c["verdict"]) for c in report["claims"]],
     }  # fmt: skip
+
+
+class KillOnce(L.Callback):
+    """SIGKILLs its own process after the first optimiser step, once per ``marker`` file and only in a run
+    folder whose path contains ``only_in``: a worker that dies (out of memory, a node that fails)."""
+
+    def __init__(self, marker: str, only_in: str) -> None:
+        self.marker, self.only_in = marker, only_in
+
+    def on_train_batch_end(self, trainer: L.Trainer, *args: object) -> None:
+        if self.only_in not in trainer.default_root_dir:
+            return
+        try:
+            os.close(os.open(self.marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return
+        Path(self.marker).write_text(trainer.default_root_dir)
+        os.kill(os.getpid(), signal.SIGKILL)
