@@ -4,6 +4,9 @@ reads the same storage while the study runs."""
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage, RetryHeartbeatStaleTrialCallback
@@ -36,8 +39,25 @@ def open_storage(study: StudySettings) -> BaseStorage:
         path = Path(url[len(JOURNAL) :]).expanduser()
         path.parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(str(path)))
+    creating = nullcontext()
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url[len("sqlite:///") :])
+        database.parent.mkdir(parents=True, exist_ok=True)
+        # two workers creating one fresh SQLite file at once race in Alembic's schema creation ("table
+        # alembic_version already exists"): the first creates it, the other waits and opens it
+        creating = held_exclusively(database.with_name(f".{database.name}.create.lock"))
+    with creating:
+        return rdb_storage(study, url, retry)
+
+
+@contextmanager
+def held_exclusively(lock_file: Path) -> Iterator[None]:
+    with open(lock_file, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def rdb_storage(study: StudySettings, url: str, retry: RetryHeartbeatStaleTrialCallback) -> RDBStorage:
     return RDBStorage(
         url,
         heartbeat_interval=study.search.heartbeat_s,
