@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from src.errors import UserError
@@ -44,9 +45,14 @@ def require_writable(folder: Path) -> None:
         raise RunFolderError(f"cannot write the run folder {folder} ({error.strerror}); {hint}.") from error
 
 
-def claim(folder: Path) -> int:
-    """Hold ``folder`` for this process (an open, locked file descriptor); refuse if another process does."""
+def claim(folder: Path) -> int | None:
+    """Hold ``folder`` for this process (an open, locked file descriptor); refuse if another process does.
+
+    Only the run's rank 0 holds it: the other ranks of a distributed run (Lightning starts them with the same
+    command and ``LOCAL_RANK``/``RANK`` set, SLURM with ``SLURM_PROCID``) share rank 0's folder."""
     require_writable(folder)
+    if rank_zero_only.rank != 0:
+        return None
     descriptor = os.open(folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
