@@ -79,6 +79,16 @@ WITHOUT_ROOT_OVERRIDE = (
 )
 
 
+def permissions_apply() -> bool:
+    """Whether a subprocess started with ``WITHOUT_ROOT_OVERRIDE`` is refused a folder's missing write bit."""
+    if not WITHOUT_ROOT_OVERRIDE:
+        return True
+    try:
+        return subprocess.run([*WITHOUT_ROOT_OVERRIDE, "true"], capture_output=True).returncode == 0
+    except OSError:  # no setpriv
+        return False
+
+
 def finish_cli(process: subprocess.Popen, timeout_s: float = 240) -> subprocess.CompletedProcess:
     stdout, stderr = process.communicate(timeout=timeout_s)
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)

@@ -3,7 +3,6 @@ before Hydra's logging or config files touch it."""
 
 from __future__ import annotations
 
-import shutil
 import signal
 
 import pytest
@@ -11,11 +10,19 @@ import pytest
 from src.run.cli import USAGE_EXIT_CODE
 from src.run.run_folder import LOCK_FILE
 
-from .helpers import SLOW_STEPS, TINY_RTE, WITHOUT_ROOT_OVERRIDE, run_cli, start_cli, wait_for
+from .helpers import (
+    SLOW_STEPS,
+    TINY_RTE,
+    WITHOUT_ROOT_OVERRIDE,
+    permissions_apply,
+    run_cli,
+    start_cli,
+    wait_for,
+)
 
-pytestmark = pytest.mark.skipif(
-    bool(WITHOUT_ROOT_OVERRIDE) and shutil.which("setpriv") is None,
-    reason="as root, a read-only folder needs setpriv (util-linux) to drop the permission override",
+needs_permissions = pytest.mark.skipif(
+    not permissions_apply(),
+    reason="as root, a read-only folder needs setpriv (util-linux) and CAP_SETPCAP to drop the override",
 )
 NO_WORK = ("backbone=tiny_bert", "train=false", "test=false")
 
@@ -28,6 +35,7 @@ def one_line_refusal(result, *texts: str) -> None:
         assert text in lines[0]
 
 
+@needs_permissions
 def test_existing_read_only_run_folder_is_refused_before_logging(tmp_path):
     folder = tmp_path / "read_only"
     folder.mkdir(mode=0o555)
@@ -36,6 +44,7 @@ def test_existing_read_only_run_folder_is_refused_before_logging(tmp_path):
     assert list(folder.iterdir()) == []
 
 
+@needs_permissions
 def test_read_only_sweep_folder_is_refused_before_any_job(tmp_path):
     folder = tmp_path / "read_only_sweep"
     folder.mkdir(mode=0o555)
