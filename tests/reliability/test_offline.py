@@ -8,9 +8,9 @@ import datasets
 import huggingface_hub.constants
 import pytest
 
-from src import offline
 from src.backbones import BackboneError
 from src.data import DataError
+from src.run import offline
 from src.run.fit import run
 from tests.conftest import QUICK, compose_config
 
