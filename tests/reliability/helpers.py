@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -98,16 +98,22 @@ def run_cli(*overrides: str, **env: str) -> subprocess.CompletedProcess:
     return finish_cli(start_cli(*overrides, **env))
 
 
-def wait_for(path: Path, process: subprocess.Popen, timeout_s: float = 240) -> None:
+def wait_until(done: Callable[[], Any], what: str, process: subprocess.Popen, timeout_s: float = 240) -> Any:
+    """Poll ``done()`` until it returns something true (returned); fail if ``process`` ends or time runs out."""
     deadline = time.monotonic() + timeout_s
-    while not path.exists():
+    while not (result := done()):
         if process.poll() is not None:
             raise AssertionError(
-                f"the run ended (exit {process.returncode}) before {path} appeared: {process.stderr.read()}"
+                f"the run ended (exit {process.returncode}) before {what}: {process.stderr.read()}"
             )
         if time.monotonic() > deadline:
-            raise AssertionError(f"{path} did not appear within {timeout_s} s")
-        time.sleep(0.05)
+            raise AssertionError(f"{what} did not happen within {timeout_s} s")
+        time.sleep(0.02)
+    return result
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout_s: float = 240) -> None:
+    wait_until(path.exists, f"{path} appeared", process, timeout_s)
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -131,20 +137,18 @@ class SlowSteps(L.Callback):
         time.sleep(self.seconds)
 
 
+def step_marker(marker: Path) -> tuple[int, int] | None:
+    """(pid, steps done) from a ``SlowSteps`` marker, or None before its first complete write."""
+    text = marker.read_text().split() if marker.exists() else []
+    return (int(text[0]), int(text[1])) if len(text) == 2 else None
+
+
 def wait_for_step(marker: Path, step: int, process: subprocess.Popen, timeout_s: float = 240) -> int:
     """Wait until the run's ``SlowSteps`` marker says ``step`` optimiser steps are done; returns its pid."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        text = marker.read_text().split() if marker.exists() else []
-        if len(text) == 2 and int(text[1]) >= step:
-            return int(text[0])
-        if process.poll() is not None:
-            raise AssertionError(
-                f"the run ended (exit {process.returncode}) before step {step}: {process.stderr.read()}"
-            )
-        if time.monotonic() > deadline:
-            raise AssertionError(f"step {step} not reached within {timeout_s} s")
-        time.sleep(0.02)
+    reached = wait_until(
+        lambda: (m := step_marker(marker)) and m[1] >= step and m, f"step {step}", process, timeout_s
+    )
+    return reached[0]
 
 
 class PoisonAt(L.Callback):

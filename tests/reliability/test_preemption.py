@@ -7,14 +7,22 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from src.run.fit import run
 from tests.conftest import compose_config
 
-from .helpers import STEPS_PER_EPOCH, TINY_RTE, finish_cli, load_checkpoint, start_cli, wait_for_step
+from .helpers import (
+    STEPS_PER_EPOCH,
+    TINY_RTE,
+    finish_cli,
+    load_checkpoint,
+    start_cli,
+    step_marker,
+    wait_for_step,
+    wait_until,
+)
 
 EPOCHS = 2
 # no periodic last.ckpt: whatever last.ckpt holds past the first epoch, the signal's handling saved
@@ -72,7 +80,9 @@ def test_submitit_requeues_the_preempted_job_and_it_resumes_bit_identical(tmp_pa
     try:
         job_pid = wait_for_step(marker, SIGNALLED_AFTER, study)
         os.kill(job_pid, signal.SIGUSR2)
-        wait_for_step_from_another(marker, job_pid, study)
+        wait_until(
+            lambda: (m := step_marker(marker)) and m[0] != job_pid, "the requeued job's first step", study
+        )
         finished = finish_cli(study)
     finally:
         study.kill()
@@ -92,11 +102,3 @@ def test_submitit_requeues_the_preempted_job_and_it_resumes_bit_identical(tmp_pa
         assert requeued_final["state_dict"][name].equal(tensor), (
             f"{name} differs after the requeued job resumed"
         )
-
-
-def wait_for_step_from_another(marker, first_pid, process, timeout_s: float = 240) -> None:
-    """Wait until a process other than ``first_pid`` (the requeued job) writes the step marker."""
-    deadline = time.monotonic() + timeout_s
-    while not (marker.exists() and marker.read_text().split()[:1] not in ([], [str(first_pid)])):
-        assert process.poll() is None and time.monotonic() < deadline, "the job was not requeued"
-        time.sleep(0.05)
