@@ -13,7 +13,9 @@ from src import adapters
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.data import GlueDataModule, GlueTask
 from src.data.splits import Splits
+from src.schema.trainer import trainer_keywords
 from src.training.checkpoint_io import AtomicCheckpointIO
+from src.training.compiled import compile_in_place, compile_mode
 from src.training.loggers import build_logger, curve_callbacks
 from src.training.module import GlueModule, OptimSettings
 from src.training.resumable import ResumableGlueDataModule
@@ -42,6 +44,10 @@ def build_datamodule(
 
 
 def build_module(cfg: DictConfig, backbone: Backbone, datamodule: GlueDataModule) -> GlueModule:
+    """The LightningModule around ``backbone``, whose model is compiled in place first when ``trainer.compile`` asks."""
+    mode = compile_mode(cfg.trainer.get("compile"))
+    if mode:
+        compile_in_place(backbone.model, mode, cfg.trainer.get("compile_backend", "inductor"))
     return GlueModule(
         backbone,
         datamodule.task,
@@ -54,7 +60,7 @@ def build_trainer(cfg: DictConfig, output_dir: Path) -> L.Trainer:
     callbacks = [
         instantiate(c) for c in (cfg.get("callbacks") or {}).values() if c is not None and "_target_" in c
     ]
-    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    trainer_cfg = trainer_keywords(OmegaConf.to_container(cfg.trainer, resolve=True))
     trainer_cfg["logger"] = logger = build_logger(cfg)
     callbacks += curve_callbacks(logger, callbacks)
     return instantiate(

@@ -29,6 +29,7 @@ from src.run.overrides import apply_overrides, parse_overrides
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, enclosing_run_dir, is_run_dir, require_file, run_config
 from src.schema import check_config
+from src.schema.trainer import trainer_keywords
 
 log = logging.getLogger(__name__)
 EVAL_FILE = "eval.json"
@@ -93,7 +94,7 @@ def chosen_splits(split: Any) -> list[str]:
 
 def evaluation_trainer(cfg: DictConfig, run_dir: Path) -> L.Trainer:
     """The run's trainer settings (devices, precision, batch limits), without its logger, callbacks or checkpoints."""
-    trainer_cfg = OmegaConf.to_container(cfg.trainer, resolve=True)
+    trainer_cfg = trainer_keywords(OmegaConf.to_container(cfg.trainer, resolve=True))
     trainer_cfg.pop("logger", None)
     return instantiate(
         trainer_cfg, logger=False, callbacks=[], enable_checkpointing=False, default_root_dir=str(run_dir)

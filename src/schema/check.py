@@ -17,6 +17,7 @@ from src.fields import check_settings
 from .messages import config_error_message
 from .root import TrainSettings
 from .targets import PASSED_BY_KRONLAB, check_target
+from .trainer import KRONLAB_KEYS
 
 TYPED_GROUPS = ("task", "data", "backbone", "optim", "trainer")  # task first: data.max_length reads it
 
@@ -51,7 +52,7 @@ def check_groups(cfg: DictConfig) -> None:
     if cfg.backbone.family not in families():
         raise ConfigError(f"backbone.family={cfg.backbone.family!r}: choose one of {sorted(families())}.")
     adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
-    check_target(cfg.trainer, "trainer", skip=PASSED_BY_KRONLAB)
+    check_target(cfg.trainer, "trainer", skip=PASSED_BY_KRONLAB, own=KRONLAB_KEYS)
     if cfg.get("logger"):
         check_target(cfg.logger, "logger")
     for name, callback in (cfg.get("callbacks") or {}).items():

@@ -18,8 +18,9 @@ from .types import accepts_any_keyword, signature_schema
 PASSED_BY_KRONLAB = ("callbacks", "plugins", "default_root_dir")
 
 
-def check_target(node: DictConfig, key: str, skip: tuple[str, ...] = ()) -> None:
-    """Refuse keys ``node``'s ``_target_`` does not take and values of the wrong type, naming ``key``."""
+def check_target(node: DictConfig, key: str, skip: tuple[str, ...] = (), own: tuple[str, ...] = ()) -> None:
+    """Refuse keys ``node``'s ``_target_`` does not take and values of the wrong type, naming ``key``; ``own``: keys
+    kronlab reads itself (typed elsewhere) and never passes to the target."""
     target_path = node.get("_target_")
     try:
         target = get_object(target_path)
@@ -28,7 +29,9 @@ def check_target(node: DictConfig, key: str, skip: tuple[str, ...] = ()) -> None
             f"{key}._target_={target_path!r} cannot be imported ({error}); give a class path."
         ) from None
     schema = signature_schema(target, skip)
-    values: dict[str, Any] = OmegaConf.to_container(node, resolve=True)
+    values: dict[str, Any] = {
+        k: v for k, v in OmegaConf.to_container(node, resolve=True).items() if k not in own
+    }
     known = set(schema.__dataclass_fields__)
     unknown = sorted(set(values) - known)
     if unknown and not accepts_any_keyword(target):

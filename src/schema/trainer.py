@@ -11,6 +11,8 @@ from lightning.fabric.connector import _PRECISION_INPUT
 
 from src.fields import check_settings, setting
 
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+KRONLAB_KEYS = ("compile", "compile_backend")  # typed here, read by kronlab, never passed to the Trainer
 PRECISIONS = tuple(
     value for literal in typing.get_args(_PRECISION_INPUT) for value in typing.get_args(literal)
 )
@@ -36,6 +38,14 @@ class TrainerSettings(dict[str, Any]):  # a dict subclass: OmegaConf accepts key
     precision: Any = setting("32-true", choices=PRECISIONS)
     deterministic: Any = setting(False, choices=(True, False, "warn"))
     enable_model_summary: bool = False  # kronlab prints its own parameter table (callbacks.param_count)
+    # kronlab's own, not the Trainer's: torch.compile the model in place before fitting (src/training/compiled.py)
+    compile: Any = setting(False, choices=(False, True, *COMPILE_MODES))  # true: mode "default"
+    compile_backend: str = "inductor"  # torch.compile's backend (aot_eager: trace without generating code)
 
     def __post_init__(self) -> None:
         check_settings(self, "trainer")
+
+
+def trainer_keywords(values: dict[str, Any]) -> dict[str, Any]:
+    """The Trainer's own keyword arguments of a ``trainer`` group (kronlab's keys taken out)."""
+    return {key: value for key, value in values.items() if key not in KRONLAB_KEYS}
