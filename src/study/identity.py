@@ -2,7 +2,8 @@
 model on the same rows, wherever their checkouts sit, so a finished one is reused and never rerun.
 
 Left out: where files lie (``paths``, any absolute path), how a run is watched (``logger``,
-``callbacks``) and what it resumes from (``ckpt_path``): none of them changes a number it reports.
+``callbacks``), what it resumes from (``ckpt_path``) and whether it is compiled (``trainer.compile``): none of them
+changes a number it reports beyond float rounding.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from omegaconf import DictConfig, OmegaConf
 from src.record import RunRecord, read_record, results_path
 
 NOT_COMPUTED = ("paths", "logger", "callbacks", "ckpt_path")
+# How the same computation is executed: a compiled run trains the eager run's model (to float rounding, as on
+# another machine), so it reuses, and is reused by, runs that differ only here.
+NOT_COMPUTED_SETTINGS = (("trainer", "compile"), ("trainer", "compile_backend"))
 
 
 def _is_location(value: Any) -> bool:
@@ -35,6 +39,9 @@ def identity(config: dict[str, Any] | DictConfig) -> str:
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
     kept = {k: v for k, v in config.items() if k not in NOT_COMPUTED}
+    for group, key in NOT_COMPUTED_SETTINGS:
+        if isinstance(kept.get(group), dict):
+            kept[group] = {k: v for k, v in kept[group].items() if k != key}
     return json.dumps(_strip(kept), sort_keys=True)
 
 

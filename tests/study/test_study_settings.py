@@ -47,6 +47,9 @@ def test_where_a_run_lies_is_not_what_it_computed():
     assert identity(config) == identity(moved)
     assert identity(config) != identity({**config, "seed": 2})
     assert identity(config) != identity({**config, "optim": {"lr": 2e-3}})
+    compiled = {**config, "trainer": {"max_epochs": 1, "compile": True, "compile_backend": "inductor"}}
+    assert identity({**config, "trainer": {"max_epochs": 1}}) == identity(compiled)
+    assert identity(compiled) != identity({**compiled, "trainer": {"max_epochs": 2, "compile": True}})
 
 
 @pytest.mark.parametrize(
