@@ -153,6 +153,7 @@ class GlueDataModule(L.LightningDataModule):
             dataset,
             batch_size=batch_size,
             shuffle=shuffle,
+            sampler=None if shuffle else longest_first(dataset),
             num_workers=self.hparams.num_workers,
             collate_fn=self.collator(),
         )
@@ -161,6 +162,11 @@ class GlueDataModule(L.LightningDataModule):
         if self.data is None:
             raise RuntimeError("GlueDataModule.setup() must run before its dataloaders are requested.")
         return self.data
+
+    def test_is_validation(self) -> bool:
+        """Whether the test stage scores the very rows validation does (the glue and search protocols)."""
+        data = self._prepared()
+        return all(data["test"].get(name) is data["validation"].get(name) for name in data["validation"])
 
     def train_dataloader(self) -> DataLoader:
         return self._loader(self._prepared()["train"], self.hparams.batch_size, shuffle=True)
@@ -178,3 +184,11 @@ class GlueDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader | list[DataLoader]:
         return self._eval_loaders("test")
+
+
+def longest_first(dataset: datasets.Dataset) -> list[int]:
+    """An eval set's rows longest first, so that each batch pads to rows of nearly its own length (SST-2 dev at
+    batch 64: 23.6k tokens with padding instead of 44.4k in file order); every score sums over all rows, so
+    none depends on the order."""
+    lengths = [len(ids) for ids in dataset["input_ids"]]
+    return sorted(range(len(lengths)), key=lambda i: -lengths[i])

@@ -87,10 +87,16 @@ def fit_and_test(cfg: DictConfig, task: GlueTask, output_dir: Path, draft: Recor
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.test:
             checkpoint = best_checkpoint(trainer) if cfg.train else ckpt_path
+            datamodule.setup("test")
+            # The same rows are scored once: by the test pass, on the weights it tests (merged where they merge).
+            once = datamodule.test_is_validation()
             # scores of the best checkpoint: W&B summary, not history; printed by the summary block with the real split
             with scores_to_summary(trainer):
-                trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+                if not once:
+                    trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
                 trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
+                if once:
+                    module.report_test_as_validation()
             draft.evaluated(checkpoint)
         draft.scored(module.last_metrics)
         draft.add_sections(module.record_sections())

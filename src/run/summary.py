@@ -100,6 +100,8 @@ def summary_lines(record: RunRecord, output_dir: Path) -> list[str]:
             scored = f"{'best checkpoint' if trained else 'checkpoint'} {Path(checkpoint).name}"
         else:
             scored = "final weights" if trained else "weights as built (untrained)"
+        if record.section("prediction").get("validation_scores"):
+            where = {**where, "test": where["test"] + "; one pass scored both"}
         for stage in ("validation", "test"):
             if metrics.get(stage):
                 rows.append((stage, f"{_scores(metrics[stage])}  [{scored}; {where[stage]}]"))

@@ -69,6 +69,7 @@ class GlueModule(L.LightningModule):
         self._non_label_predictions: dict[str, int] = {}  # per eval set, text-to-text only
         self._undefined: dict[str, list[str]] = {}  # per stage: the metrics that came out NaN
         self._frozen_fingerprints: dict[str, list] | None = None
+        self._validation_from_test = False
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         # Adapter-sized checkpoints: the frozen backbone comes from config on load (trainable_checkpoint.py).
@@ -140,10 +141,30 @@ class GlueModule(L.LightningModule):
         if names:
             self._undefined[stage] = names
 
+    def report_test_as_validation(self) -> None:
+        """The test pass's scores stand for validation too (the same rows): recorded and sent to every logger
+        as ``val/...``, in place of the last epoch's."""
+        scores = self.last_metrics.get("test")
+        if scores is None:
+            return
+        self.last_metrics["validation"] = dict(scores)
+        self._validation_from_test = True
+        test_prefix = f"{STAGE_PREFIX['test']}/"
+        logged = {
+            f"{STAGE_PREFIX['validation']}/{key.removeprefix(test_prefix)}": float(value)
+            for key, value in self.trainer.logged_metrics.items()
+            if key.startswith(test_prefix)
+        }
+        for logger in self.trainer.loggers:
+            logger.log_metrics(logged, step=self.trainer.global_step)
+            logger.save()  # the test's end has already flushed the logger (a CSV file is written on save)
+
     def record_sections(self) -> dict[str, dict]:
         """The module's sections of the run record: how it predicted, and which metrics are undefined and
         why (results.json writes NaN as null)."""
         prediction: dict = {"protocol": self.backbone.prediction}
+        if self._validation_from_test:
+            prediction["validation_scores"] = "the test pass's: the same rows, scored once"
         if self._non_label_predictions:
             prediction["non_label_predictions"] = dict(self._non_label_predictions)
         sections = {"prediction": prediction}

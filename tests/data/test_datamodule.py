@@ -20,9 +20,27 @@ def _module(tokenizer, task: str, glue_dir: Path, **kwargs) -> GlueDataModule:
     return datamodule
 
 
+def first_rows(datamodule: GlueDataModule) -> dict[str, torch.Tensor]:
+    """The first eval batch in file order, collated as the eval loader collates (which serves longest first)."""
+    rows = datamodule.data["validation"][""]
+    return next(iter(DataLoader(rows, batch_size=4, collate_fn=datamodule.collator())))
+
+
+def test_eval_loader_serves_every_row_once_longest_first(bert_tokenizer, glue_dir: Path):
+    datamodule = _module(bert_tokenizer, "rte", glue_dir, max_eval_samples=40, eval_batch_size=8)
+    rows = datamodule.data["validation"][""]
+    batches = list(datamodule.val_dataloader())
+    lengths = [int(n) for batch in batches for n in batch["attention_mask"].sum(dim=1)]
+    assert lengths == sorted((len(ids) for ids in rows["input_ids"]), reverse=True)
+    served = sorted(tuple(ids[ids != 0].tolist()) for batch in batches for ids in batch["input_ids"])
+    assert served == sorted(tuple(ids) for ids in rows["input_ids"])
+    widths = [batch["input_ids"].shape[1] for batch in batches]
+    assert widths == sorted(widths, reverse=True) and widths[-1] < widths[0]  # later batches pad less
+
+
 def test_encoder_batch_for_a_sentence_pair_task(bert_tokenizer, glue_dir: Path):
     datamodule = _module(bert_tokenizer, "rte", glue_dir, max_length=64)
-    batch = next(iter(datamodule.val_dataloader()))
+    batch = first_rows(datamodule)
     assert set(batch) == {"input_ids", "token_type_ids", "attention_mask", "labels"}
     assert all(tensor.dtype == torch.long for tensor in batch.values())
     assert batch["input_ids"].shape[0] == 4
@@ -51,7 +69,7 @@ def test_single_sentence_task_has_no_second_segment(bert_tokenizer, glue_dir: Pa
 
 def test_text_to_text_batch(t5_tokenizer, glue_dir: Path):
     datamodule = _module(t5_tokenizer, "rte", glue_dir, text_to_text=True)
-    batch = next(iter(datamodule.val_dataloader()))
+    batch = first_rows(datamodule)
     assert set(batch) == {"input_ids", "attention_mask", "labels", "label"}
     assert batch["label"].dtype == batch["labels"].dtype == batch["input_ids"].dtype == torch.long
     assert batch["label"].tolist() == [1, 0, 1, 1]
