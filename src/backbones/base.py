@@ -89,6 +89,11 @@ class Backbone(nn.Module, ABC):
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """Class indices (or scores for regression), aligned with ``targets(batch)``."""
 
+    def loss_and_predictions(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """What an eval step needs, ``(loss(batch), predict(batch))``; a family whose predictions come from the
+        same forward as its loss computes both in one."""
+        return self.loss(batch), self.predict(batch)
+
     @property
     def non_label(self) -> float:
         """The prediction that means "no label" (every metric counts it wrong); NaN, equal to nothing, if none."""

@@ -62,7 +62,13 @@ class EncoderClassifier(Backbone):
         return self.model(**self._inputs(batch), labels=batch["labels"]).loss
 
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        logits = self.model(**self._inputs(batch)).logits
+        return self._predictions(self.model(**self._inputs(batch)).logits)
+
+    def loss_and_predictions(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        output = self.model(**self._inputs(batch), labels=batch["labels"])  # one forward for both
+        return output.loss, self._predictions(output.logits)
+
+    def _predictions(self, logits: torch.Tensor) -> torch.Tensor:
         return logits.squeeze(-1) if self.regression else logits.argmax(-1)
 
     def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

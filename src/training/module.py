@@ -93,7 +93,7 @@ class GlueModule(L.LightningModule):
     def _eval_step(self, stage: str, batch: dict[str, torch.Tensor], dataloader_idx: int) -> None:
         prefix = STAGE_PREFIX[stage]
         suffix = self._suffix(stage, dataloader_idx)
-        loss = self.backbone.loss(batch)
+        loss, predictions = self.backbone.loss_and_predictions(batch)
         self.log(
             f"{prefix}/loss{suffix}",
             loss,
@@ -101,7 +101,6 @@ class GlueModule(L.LightningModule):
             add_dataloader_idx=False,
             sync_dist=True,
         )
-        predictions = self.backbone.predict(batch)
         self.metrics[stage][dataloader_idx].update(predictions, self.backbone.targets(batch))
         self.non_label_counts[stage][dataloader_idx].update((predictions == self.backbone.non_label).sum())
 
