@@ -9,6 +9,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src import adapters
 from src.backbones import families
+from src.backbones.quantize import check_quantized_base
 from src.data import GlueTask, get_task
 from src.data.readers import split_reader
 from src.errors import ConfigError
@@ -50,7 +51,8 @@ def check_groups(cfg: DictConfig) -> None:
             OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schemas[group]), values))
     if cfg.backbone.family not in families():
         raise ConfigError(f"backbone.family={cfg.backbone.family!r}: choose one of {sorted(families())}.")
-    adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
+    method = adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
+    check_quantized_base(cfg.backbone.get("quantize", "none"), method)
     check_target(cfg.trainer, "trainer", skip=PASSED_BY_KRONLAB)
     if cfg.get("logger"):
         check_target(cfg.logger, "logger")
