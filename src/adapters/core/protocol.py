@@ -9,6 +9,8 @@ from torch import nn
 
 from src.errors import UserError
 
+from .quantized import is_quantized, merge_refusal
+
 
 class AdapterError(UserError):
     """A configuration or state problem in an adapter, with the fix in the message."""
@@ -91,6 +93,7 @@ class Adapter(nn.Module):
             )
         if self.merged:
             return
+        self.refuse_quantized_host()
         weight = self.host_weight()
         delta = self.delta_weight().to(weight.dtype)
         bias_delta = self.delta_bias()
@@ -109,6 +112,18 @@ class Adapter(nn.Module):
             self._unmerged_bias = bias.detach().clone()
             bias.add_(bias_delta.to(bias.dtype))
         self.merged = True
+
+    @property
+    def merges_in_place(self) -> bool:
+        """Whether ``merge()`` can fold the update into the host weight: mergeable, on a plain float weight."""
+        host = getattr(self, "_host", None)
+        return self.mergeable and not (host is not None and is_quantized(host))
+
+    def refuse_quantized_host(self) -> None:
+        """A 4-/8-bit host weight cannot take the update: refuse in one line, naming what to do instead."""
+        host = getattr(self, "_host", None)
+        if host is not None and is_quantized(host):
+            raise AdapterError(merge_refusal(self.method, getattr(self, "_host_name", "?"), host))
 
     @torch.no_grad()
     def unmerge(self) -> None:

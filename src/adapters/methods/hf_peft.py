@@ -17,6 +17,7 @@ from torch import nn
 
 from ..core.placement import Placement, add_child
 from ..core.protocol import Adapter, AdapterError, attach_host
+from ..core.quantized import is_quantized, merge_refusal
 from ..core.registry import MethodConfig, register
 
 
@@ -80,6 +81,9 @@ class PeftLayer(Adapter):
             raise AdapterError(f"peft layer {self._host_name} cannot merge into the backbone.")
         if self.merged:
             return
+        base = self._host.get_base_layer()
+        if is_quantized(base):  # peft would requantize W + dW: the update would be rounded away
+            raise AdapterError(merge_refusal("peft", self._host_name, base))
         weight = self._host.get_base_layer().weight
         self._unmerged_weight = weight.detach().clone()
         try:
@@ -91,6 +95,10 @@ class PeftLayer(Adapter):
             self.__dict__.pop("_unmerged_weight")
             raise AdapterError(f"refusing to merge peft into {self._host_name}: {error}") from error
         self.merged = True
+
+    def delta_weight(self) -> torch.Tensor:
+        """peft's own update for its active adapter (what a dequantized merge adds)."""
+        return self._host.get_delta_weight(self._host.active_adapters[0])
 
     @torch.no_grad()
     def unmerge(self) -> None:
