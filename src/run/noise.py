@@ -31,6 +31,16 @@ LOG_RECORDS = (
         "💡 Tip: For seamless cloud logging",
         "an advertisement for the litlogger package, printed by every Trainer",
     ),
+    (
+        "bitsandbytes.autograd._functions",
+        "MatMul8bitLt: inputs will be cast from",
+        "LLM.int8 rounds its float32 inputs through float16 by design (backbone.quantize=int8); logged every matmul",
+    ),
+    (
+        "bitsandbytes.backends.cpu.ops",
+        "Failed to load CPU gemm_4bit_forward from kernels-community",
+        "the kernel for bitsandbytes' repacked CPU layout, which kronlab switches off (backbones/quantize.py)",
+    ),
 )
 
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from src.errors import UserError
 
-from .quantized import is_quantized, merge_refusal
+from .quantized import dequantized_weight, is_quantized, merge_refusal
 
 
 class AdapterError(UserError):
@@ -77,6 +77,11 @@ class Adapter(nn.Module):
         if host is None or not hasattr(host, "weight"):
             raise AdapterError(f"{type(self).__name__} has no host linear layer to merge into.")
         return host.weight
+
+    def host_weight_values(self) -> torch.Tensor:
+        """The host weight's values in float, for computing an update from them (dequantized on a 4-/8-bit host)."""
+        self.host_weight()
+        return dequantized_weight(self._host)
 
     def delta_weight(self) -> torch.Tensor:
         raise NotImplementedError

@@ -37,9 +37,14 @@ def dequantized_weight(module: nn.Module) -> torch.Tensor:
     return dequantize_bnb_weight(module.weight, getattr(module, "state", None))
 
 
-def dequantized_linear(module: nn.Module, dtype: torch.dtype, delta: torch.Tensor | None = None) -> nn.Linear:
-    """A plain ``nn.Linear`` in ``dtype`` holding the layer's dequantized weight (plus ``delta``: a merged update)
-    and a copy of its bias."""
+def dequantized_linear(
+    module: nn.Module,
+    dtype: torch.dtype,
+    delta: torch.Tensor | None = None,
+    bias_delta: torch.Tensor | None = None,
+) -> nn.Linear:
+    """A plain ``nn.Linear`` in ``dtype`` holding the layer's dequantized weight and its bias, plus ``delta`` and
+    ``bias_delta`` (a merged update), added in float32 before the cast."""
     weight = dequantized_weight(module).detach().float()
     if delta is not None:
         weight = weight + delta.detach().float()
@@ -48,7 +53,8 @@ def dequantized_linear(module: nn.Module, dtype: torch.dtype, delta: torch.Tenso
     with torch.no_grad():
         linear.weight.copy_(weight)
         if module.bias is not None:
-            linear.bias.copy_(module.bias)
+            bias = module.bias.detach().float()
+            linear.bias.copy_(bias if bias_delta is None else bias + bias_delta.detach().float())
     return linear.requires_grad_(False)
 
 

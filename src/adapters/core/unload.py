@@ -47,23 +47,18 @@ def merge_and_unload(model: nn.Module, dequantize: torch.dtype | None = None) ->
 
 
 def _dequantized_merges(adapters: list[Adapter], dtype: torch.dtype | None) -> dict[str, nn.Module]:
-    """For each quantized host, a float copy of it with every update on it added (checked finite first)."""
-    deltas: dict[str, torch.Tensor] = {}
-    hosts: dict[str, nn.Module] = {}
+    """For each adapter's quantized host, a float copy of it with the update added (checked finite first)."""
+    replacements: dict[str, nn.Module] = {}
     with torch.no_grad():
         for adapter in adapters:
-            if adapter.delta_bias() is not None:
-                raise AdapterError(f"{adapter.method} changes its host's bias: it has no dequantized merge.")
-            delta = adapter.delta_weight().float()
-            if not torch.isfinite(delta).all():
+            delta, bias_delta = adapter.delta_weight(), adapter.delta_bias()
+            if not all(torch.isfinite(d).all() for d in (delta, bias_delta) if d is not None):
                 raise AdapterError(
                     f"refusing to merge {adapter.method} into {adapter._host_name}: its update holds NaN or Inf; "
                     "the weights are left unmerged."
                 )
-            name = adapter._host_name
-            deltas[name] = deltas[name] + delta if name in deltas else delta
-            hosts[name] = adapter._host
-    return {name: dequantized_linear(hosts[name], dtype, deltas[name]) for name in deltas}
+            replacements[adapter._host_name] = dequantized_linear(adapter._host, dtype, delta, bias_delta)
+    return replacements
 
 
 def _take_out(model: nn.Module) -> nn.Module:

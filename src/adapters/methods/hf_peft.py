@@ -143,6 +143,22 @@ class PeftConfig(MethodConfig):
                 f"(adapter.peft_type={self.peft_type}). Its settings: {sorted(accepted - _PEFT_BOOKKEEPING)}."
             )
 
+    def quantized_base_refusal(self) -> str | None:
+        if has_bitsandbytes_layer(self.peft_type):
+            return super().quantized_base_refusal()
+        return (
+            f"peft has no bitsandbytes layer for {self.peft_type.upper()} (peft/tuners/<type>/bnb.py), so it cannot "
+            "adapt a 4-/8-bit layer: use adapter=krona or adapter=lokr (kronlab's bypass form), "
+            "adapter.peft_type=LORA, or backbone.quantize=none"
+        )
+
+
+def has_bitsandbytes_layer(peft_type: str) -> bool:
+    """Whether peft adapts bitsandbytes' 4-/8-bit layers for ``peft_type`` (LORA, IA3, ...; not LOKR, LOHA)."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"peft.tuners.{peft_type.lower()}.bnb") is not None
+
 
 @register("peft", PeftConfig, starts_as="base")
 def apply(model: nn.Module, cfg: PeftConfig, placement: Placement) -> list[Adapter]:
