@@ -112,4 +112,6 @@ def quantize_linears(model: nn.Module, config) -> nn.Module:
     ]
     for name in chosen:
         model.set_submodule(name, _quantized_twin(model.get_submodule(name), config))
+    # what transformers' quantizers mark on a model they load, and what peft reads to pick its bitsandbytes layers
+    setattr(model, "is_loaded_in_8bit" if config.load_in_8bit else "is_loaded_in_4bit", True)
     return keep_weight_layout(model)

@@ -81,7 +81,7 @@ class Adapter(nn.Module):
     def host_weight_values(self) -> torch.Tensor:
         """The host weight's values in float, for computing an update from them (dequantized on a 4-/8-bit host)."""
         self.host_weight()
-        return dequantized_weight(self._host)
+        return dequantized_weight(self.weight_layer())
 
     def delta_weight(self) -> torch.Tensor:
         raise NotImplementedError
@@ -118,17 +118,21 @@ class Adapter(nn.Module):
             bias.add_(bias_delta.to(bias.dtype))
         self.merged = True
 
+    def weight_layer(self) -> nn.Module | None:
+        """The layer holding the weight this adapter merges into (its host; a wrapped library's base layer)."""
+        return getattr(self, "_host", None)
+
     @property
     def merges_in_place(self) -> bool:
         """Whether ``merge()`` can fold the update into the host weight: mergeable, on a plain float weight."""
-        host = getattr(self, "_host", None)
-        return self.mergeable and not (host is not None and is_quantized(host))
+        layer = self.weight_layer()
+        return self.mergeable and not (layer is not None and is_quantized(layer))
 
     def refuse_quantized_host(self) -> None:
         """A 4-/8-bit host weight cannot take the update: refuse in one line, naming what to do instead."""
-        host = getattr(self, "_host", None)
-        if host is not None and is_quantized(host):
-            raise AdapterError(merge_refusal(self.method, getattr(self, "_host_name", "?"), host))
+        layer = self.weight_layer()
+        if layer is not None and is_quantized(layer):
+            raise AdapterError(merge_refusal(self.method, getattr(self, "_host_name", "?"), layer))
 
     @torch.no_grad()
     def unmerge(self) -> None:

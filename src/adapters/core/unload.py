@@ -57,7 +57,9 @@ def _dequantized_merges(adapters: list[Adapter], dtype: torch.dtype | None) -> d
                     f"refusing to merge {adapter.method} into {adapter._host_name}: its update holds NaN or Inf; "
                     "the weights are left unmerged."
                 )
-            replacements[adapter._host_name] = dequantized_linear(adapter._host, dtype, delta, bias_delta)
+            replacements[adapter._host_name] = dequantized_linear(
+                adapter.weight_layer(), dtype, delta, bias_delta
+            )
     return replacements
 
 

@@ -17,7 +17,6 @@ from torch import nn
 
 from ..core.placement import Placement, add_child
 from ..core.protocol import Adapter, AdapterError, attach_host
-from ..core.quantized import is_quantized, merge_refusal
 from ..core.registry import MethodConfig, register
 
 
@@ -81,9 +80,7 @@ class PeftLayer(Adapter):
             raise AdapterError(f"peft layer {self._host_name} cannot merge into the backbone.")
         if self.merged:
             return
-        base = self._host.get_base_layer()
-        if is_quantized(base):  # peft would requantize W + dW: the update would be rounded away
-            raise AdapterError(merge_refusal("peft", self._host_name, base))
+        self.refuse_quantized_host()  # peft would requantize W + dW: the update would be rounded away
         weight = self._host.get_base_layer().weight
         self._unmerged_weight = weight.detach().clone()
         try:
@@ -95,6 +92,9 @@ class PeftLayer(Adapter):
             self.__dict__.pop("_unmerged_weight")
             raise AdapterError(f"refusing to merge peft into {self._host_name}: {error}") from error
         self.merged = True
+
+    def weight_layer(self) -> nn.Module:
+        return self._host.get_base_layer()
 
     def delta_weight(self) -> torch.Tensor:
         """peft's own update for its active adapter (what a dequantized merge adds)."""
