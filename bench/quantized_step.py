@@ -111,14 +111,36 @@ def measure_one(backbone: str, quantize: str, method: str, batch: int, seq_len: 
     return row
 
 
-def run_in_child(backbone: str, quantize: str, method: str, args: argparse.Namespace) -> dict:
+# Every allocation of 64 kB or more straight from mmap and back at free: the resident size then follows the live
+# tensors, not glibc's cache of freed heap (which, by default, keeps each dequantized weight a step frees).
+TRACK_LIVE_MEMORY = {"MALLOC_MMAP_THRESHOLD_": "65536"}
+MEMORY_FIELDS = ("resident_mb", "peak_mb", "step_extra_mb")
+
+
+def run_in_child(
+    backbone: str, quantize: str, method: str, args: argparse.Namespace, rounds: int, env: dict | None = None
+) -> dict:
     """One configuration in a fresh interpreter; its row comes back as the last line of its output."""
     command = [sys.executable, "-m", "bench.quantized_step", "--one", backbone, quantize, method]
-    command += ["--batch", str(args.batch), "--seq-len", str(args.seq_len), "--rounds", str(args.rounds)]
-    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent.parent)
+    command += ["--batch", str(args.batch), "--seq-len", str(args.seq_len), "--rounds", str(rounds)]
+    done = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parent.parent,
+        env={**os.environ, **(env or {})},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{backbone}/{quantize}/{method} failed: {done.stderr.strip().splitlines()[-1:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measured(backbone: str, quantize: str, method: str, args: argparse.Namespace) -> dict:
+    """Time from a process with the default allocator, memory from one that returns every large block at free
+    (which makes each step slower: its time is not used)."""
+    row = run_in_child(backbone, quantize, method, args, args.rounds)
+    memory = run_in_child(backbone, quantize, method, args, 1, TRACK_LIVE_MEMORY)
+    return {**row, **{key: memory[key] for key in MEMORY_FIELDS}}
 
 
 def with_ratios(rows: list[dict]) -> list[dict]:
@@ -150,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     for backbone in args.backbones:
         for method in args.methods:
             for quantize in args.quantize:
-                row = run_in_child(backbone, quantize, method, args)
+                row = measured(backbone, quantize, method, args)
                 print(
                     f"  {backbone}/{method}/{quantize}: {row['step_ms']:.0f} ms, peak {row['peak_mb']:.0f} MB",
                     flush=True,
@@ -167,8 +189,10 @@ def main(argv: list[str] | None = None) -> None:
         "weights_mb: bytes of every tensor the model stores (4-bit: packed weights + absmax/quant_map; 8-bit: int8 "
         "weights + row scales); the head, norms and embeddings stay float32 (qwen2_0_5b: its 136M-parameter "
         "embedding, 545 MB, is most of what remains)",
-        "resident_mb / peak_mb: the process's resident memory before the steps and its peak during them, sampled every "
-        "1 ms on CPU (python, torch and the tokenizer-free model build included); step_extra_mb = peak - resident",
+        "resident_mb / peak_mb: the process's resident memory before the steps and its peak during one warm-up and one "
+        "timed step, sampled every 1 ms, in a second process run with MALLOC_MMAP_THRESHOLD_=65536 (every block of "
+        "64 kB or more returned at free, so the resident size follows the live tensors; python, torch and "
+        "bitsandbytes themselves included); step_extra_mb = peak - resident; step times come from the first process",
         "*_pct: % of the full-precision (quantize=none) row of the same backbone and method",
         "load_1m: the machine's 1-minute load average when the configuration started (another engineer's benchmarks "
         "share the 2 cores)",

@@ -10,7 +10,7 @@ import copy
 import pytest
 import torch
 
-from src.adapters import METHODS, AdapterError, adapters_of, apply, build_config
+from src.adapters import METHODS, AdapterError, adapters_of, apply, build_config, count_parameters
 from src.adapters.core.quantized import is_quantized
 
 from .conftest import batch_for, is_documented_refusal, logits, method_settings, perturb
@@ -103,3 +103,10 @@ def test_outputs_equal_the_dequantized_weight_reference(family, mode, method):
     torch.testing.assert_close(
         quantized_out, float_out, rtol=0, atol=TOLERANCE[mode] * float_out.abs().max().item()
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_parameter_counts_are_the_weights_not_their_bytes(mode):
+    """A 4-bit weight stores two weights a byte; the counts (and every % of the backbone) are the float model's."""
+    model, reference, placement = adapted_pair("llama", mode, "krona")
+    assert count_parameters(model, placement) == count_parameters(reference, placement)

@@ -12,7 +12,7 @@ from torch import nn
 
 from .placement import Placement
 from .protocol import Adapter, AdapterError
-from .quantized import has_quantized_layers
+from .quantized import has_quantized_layers, parameter_count
 from .registry import MethodConfig, build_config, get_method
 
 
@@ -124,7 +124,7 @@ def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
     adapter_names = adapter_parameter_names(model)
     norm_names = norm_parameter_names(model, placement)
     params = dict(model.named_parameters())
-    total = sum(p.numel() for p in params.values())
+    total = sum(parameter_count(p) for p in params.values())  # a 4-bit weight: the weights, not its bytes
     adapter = sum(params[n].numel() for n in adapter_names)
     head = sum(p.numel() for n, p in params.items() if _is_head(n, placement))
     trainable = sum(p.numel() for p in params.values() if p.requires_grad)

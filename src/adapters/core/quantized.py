@@ -27,6 +27,12 @@ def has_quantized_layers(model: nn.Module) -> bool:
     return any(is_quantized(m) for m in model.modules())
 
 
+def parameter_count(param: torch.Tensor) -> int:
+    """How many weights ``param`` stands for: a 4-bit weight stores two in each byte (its ``numel`` is half)."""
+    state = getattr(param, "quant_state", None) if type(param).__name__ == "Params4bit" else None
+    return state.shape.numel() if state is not None else param.numel()
+
+
 def dequantized_weight(module: nn.Module) -> torch.Tensor:
     """The float weight a quantized layer computes with (bitsandbytes' dequantization, through transformers'
     helper); a plain layer's own weight."""
