@@ -16,6 +16,9 @@ from omegaconf import DictConfig, OmegaConf
 from src.record import RunRecord, read_record, results_path
 
 NOT_COMPUTED = ("paths", "logger", "callbacks", "ckpt_path")
+# Settings added after runs were recorded, with the value every earlier run computed with: at that value a run's
+# identity leaves them out, so adding a setting does not make every finished run and search look new.
+IMPLICIT_BEFORE = {("backbone", "quantize"): "none"}
 
 
 def _is_location(value: Any) -> bool:
@@ -35,6 +38,9 @@ def identity(config: dict[str, Any] | DictConfig) -> str:
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
     kept = {k: v for k, v in config.items() if k not in NOT_COMPUTED}
+    for (group, key), before in IMPLICIT_BEFORE.items():
+        if isinstance(kept.get(group), dict) and kept[group].get(key, before) == before:
+            kept[group] = {k: v for k, v in kept[group].items() if k != key}
     return json.dumps(_strip(kept), sort_keys=True)
 
 
