@@ -36,11 +36,6 @@ LOG_RECORDS = (
         "MatMul8bitLt: inputs will be cast from",
         "LLM.int8 rounds its float32 inputs through float16 by design (backbone.quantize=int8); logged every matmul",
     ),
-    (
-        "bitsandbytes.backends.cpu.ops",
-        "Failed to load CPU gemm_4bit_forward from kernels-community",
-        "the kernel for bitsandbytes' repacked CPU layout, which kronlab switches off (backbones/quantize.py)",
-    ),
 )
 
 

@@ -50,11 +50,21 @@ def frozen_fingerprints(module: nn.Module) -> dict[str, list[Any]]:
     return {name: fingerprint(params[name]) for name in frozen_parameter_names(module)}
 
 
+INT8_STATE = ("SCB", "weight_format")  # what bitsandbytes' Linear8bitLt writes beside its weight
+
+
 def quantization_state(state: dict[str, Any], frozen: Any) -> list[str]:
-    """Entries a 4-/8-bit layer writes beside its frozen weight (``<weight>.absmax``, ...: bitsandbytes' quantization
-    state). They follow from the weight, and bitsandbytes' layers do not take them back in a strict load."""
+    """Entries a 4-/8-bit layer writes beside its frozen weight (bitsandbytes' quantization state: 4-bit
+    ``<weight>.absmax``, ``<weight>.quant_map``, ...; 8-bit ``<layer>.SCB``, ``<layer>.weight_format``). They follow
+    from the weight, and bitsandbytes' layers do not take them back in a strict load."""
+    frozen = set(frozen)
     prefixes = tuple(f"{name}." for name in frozen)
-    return [key for key in state if key.startswith(prefixes)] if prefixes else []
+    return [
+        key
+        for key in state
+        if (prefixes and key.startswith(prefixes))
+        or (key.rpartition(".")[2] in INT8_STATE and f"{key.rpartition('.')[0]}.weight" in frozen)
+    ]
 
 
 def drop_frozen(checkpoint: dict[str, Any], fingerprints: dict[str, list[Any]]) -> None:
