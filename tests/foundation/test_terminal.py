@@ -42,7 +42,9 @@ def test_one_parameter_table_and_no_lightning_model_summary(printed):
 
 def test_known_library_noise_is_filtered(printed):
     stdout, stderr, _, _ = printed
-    assert len(WARNINGS) == 2 and len(LOG_RECORDS) == 2  # each filter is checked (bitsandbytes': int8 run below)
+    assert (
+        len(WARNINGS) == 2 and len(LOG_RECORDS) == 2
+    )  # each filter is checked (bitsandbytes': int8 run below)
     assert "set_vital" not in stdout + stderr  # torchdata
     assert "LeafSpec" not in stdout + stderr  # Lightning's pytree use
     assert "litlogger" not in stdout + stderr  # Lightning's advertisement
