@@ -105,11 +105,19 @@ def quantize_linears(model: nn.Module, config) -> nn.Module:
     """Swap every plain ``nn.Linear`` outside ``config.llm_int8_skip_modules`` for its quantized twin, in place."""
     from transformers.quantizers.quantizers_utils import should_convert_module  # the loading path's own rule
 
+    # as transformers' quantizers do: the modules a model keeps in float32 (T5's wo) stay float too
+    keep = [*(config.llm_int8_skip_modules or ()), *(getattr(model, "_keep_in_fp32_modules", None) or ())]
     chosen = [
         name
         for name, module in model.named_modules()
-        if type(module) is nn.Linear and should_convert_module(name, config.llm_int8_skip_modules)
+        if type(module) is nn.Linear and should_convert_module(name, keep)
     ]
+    if not chosen:
+        raise BackboneError(
+            f"backbone.quantize={'int8' if config.load_in_8bit else config.bnb_4bit_quant_type}: "
+            f"{type(model).__name__} has no nn.Linear layer to quantize "
+            "(GPT-2's projections are transformers Conv1D layers): set backbone.quantize=none."
+        )
     for name in chosen:
         model.set_submodule(name, _quantized_twin(model.get_submodule(name), config))
     # what transformers' quantizers mark on a model they load, and what peft reads to pick its bitsandbytes layers

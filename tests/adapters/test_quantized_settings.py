@@ -99,3 +99,25 @@ def test_a_run_on_a_quantized_base_records_the_merge_refusal_or_the_dequantized_
     merge = copied["merge"]
     assert merge["status"] == "dequantized_copy" and merge["dequantize"] == "float32"
     assert merge["max_abs_diff"] <= merge["tolerance"] and merge["merged_adapters"] > 0
+
+
+def test_t5_keeps_the_modules_it_keeps_in_float32_and_trains_one_step():
+    """transformers keeps T5's ``wo`` in float32 when it quantizes (its ``_keep_in_fp32_modules``); so does the
+    random-init path, or T5's forward would cast activations to the packed weight's uint8."""
+    backbone = built_model(
+        compose_config(["backbone=tiny_t5", "backbone.quantize=nf4", "adapter=krona", "task=rte"])
+    )
+    model = backbone.model
+    float_linears = {n for n, m in model.named_modules() if type(m) is nn.Linear}
+    assert float_linears and all(n.endswith((".wo", "lm_head")) for n in float_linears)
+    assert any(is_quantized(m) for m in model.modules())
+    ids = torch.randint(5, 1000, (2, 9))
+    model(input_ids=ids, labels=torch.randint(5, 1000, (2, 3))).loss.backward()
+    assert all(p.grad is None for n, p in model.named_parameters() if not p.requires_grad)
+
+
+def test_gpt2_has_no_linear_layer_to_quantize_and_says_so():
+    with pytest.raises(
+        BackboneError, match=r"no nn\.Linear layer to quantize.*Conv1D.*backbone\.quantize=none"
+    ):
+        built_model(compose_config(["backbone=tiny_gpt2", "backbone.quantize=nf4", "adapter=pa", "task=rte"]))
