@@ -30,6 +30,9 @@ def _register(name: str, fn, **kwargs) -> None:
 _register("first_existing", first_existing)
 _register("unique", lambda: uuid.uuid4().hex[:6], use_cache=True)
 
+# src.run filters the one line bitsandbytes logs when it is imported (by peft, which the schema's imports load).
+import src.run  # noqa: E402,F401
+
 # The typed config schema (src/schema) registers itself with Hydra's ConfigStore on import; conf/train.yaml
 # names it, so whatever composes the config imports this module first.
 import src.schema  # noqa: E402,F401

@@ -15,6 +15,8 @@ from src.data import GlueTask
 from src.errors import UserError
 from src.fields import check_settings, setting
 
+QUANTIZE = ("none", "nf4", "fp4", "int8")  # backbone.quantize (quantize.py)
+
 
 class BackboneError(UserError):
     """A backbone that cannot be built as configured, with the fix in the message."""
@@ -38,6 +40,8 @@ class BackboneSettings:
     cache_dir: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     predict: str | None = None  # text-to-text: "generate" (decode, string-match) or "score" (rank labels)
+    # the frozen linear layers in 4 bits (nf4, fp4) or 8 bits (int8) through bitsandbytes; head in float
+    quantize: str = setting("none", choices=QUANTIZE)
 
     def __post_init__(self) -> None:
         check_settings(self, "backbone")

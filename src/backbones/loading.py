@@ -7,7 +7,9 @@ from typing import Any
 
 from transformers import AutoConfig, AutoTokenizer, PretrainedConfig
 
+from .architectures import ARCHITECTURES
 from .base import BackboneError, BackboneSettings
+from .quantize import bnb_config, keep_weight_layout, quantize_linears
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -88,7 +90,25 @@ def model_config(settings: BackboneSettings, **overrides: Any) -> PretrainedConf
 
 
 def load_model(auto_cls: Any, settings: BackboneSettings, **config_overrides: Any):
-    """Pretrained weights, or the same architecture with random weights when ``init=random``."""
+    """Pretrained weights, or the same architecture with random weights when ``init=random``; with
+    ``backbone.quantize`` its linear layers in 4 or 8 bits (``quantize.py``)."""
     if settings.init == "random":
-        return auto_cls.from_config(model_config(settings, **config_overrides))
-    return load(auto_cls, settings.pretrained, "model", cache_dir=settings.cache_dir, **config_overrides)
+        config = model_config(settings, **config_overrides)
+        model = auto_cls.from_config(config)
+        if settings.quantize == "none":
+            return model
+        return quantize_linears(model, quantization_for(settings, config.model_type))
+    if settings.quantize == "none":
+        return load(auto_cls, settings.pretrained, "model", cache_dir=settings.cache_dir, **config_overrides)
+    quantization = quantization_for(settings, model_config(settings).model_type)
+    model = load(
+        auto_cls, settings.pretrained, "model", cache_dir=settings.cache_dir,
+        quantization_config=quantization, **config_overrides,
+    )  # fmt: skip
+    return keep_weight_layout(model)
+
+
+def quantization_for(settings: BackboneSettings, model_type: str):
+    """The ``BitsAndBytesConfig`` of ``backbone.quantize``, keeping the architecture's head in float."""
+    row = ARCHITECTURES.get(model_type)
+    return bnb_config(settings.quantize, row.heads if row else ())

@@ -17,7 +17,8 @@ import lightning as L
 import torch
 from torch.utils.benchmark import Timer
 
-from src.adapters import adapters_of, disabled, merge_all
+from src.adapters import adapters_of, disabled
+from src.adapters.core.functions import merge_atomically
 from src.backbones import Backbone
 
 from .section import StandaloneMeasure
@@ -69,9 +70,8 @@ def resolve_device(device: str) -> torch.device:
 def merged_for_timing(model: torch.nn.Module, merge: bool):
     """Merge what can merge for the duration (unmerging afterwards only what was merged here);
     yields the methods that still run unmerged."""
-    newly = [a for a in adapters_of(model) if a.mergeable and not a.merged] if merge else []
-    if merge:
-        merge_all(model)
+    newly = [a for a in adapters_of(model) if a.merges_in_place and not a.merged] if merge else []
+    merge_atomically(newly)  # a 4-/8-bit host cannot take the update: that adapter is timed unmerged
     try:
         yield sorted({a.method for a in adapters_of(model) if not a.merged})
     finally:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import lightning as L
 import torch
@@ -26,6 +26,7 @@ from torch import nn
 from src.adapters import AdapterError, adapters_of, disabled, merge_all, save_adapter
 from src.atomic import atomic_directory
 
+from .merge_quantized import dequantize_dtype, on_quantized_base, quantized_merge_section
 from .section import SectionCallback
 from .strip import without_adapters
 
@@ -71,8 +72,10 @@ class MergeCallback(SectionCallback):
         verify_stripped_copy: bool = True,
         save: bool = False,
         save_dir: str | None = None,
+        dequantize: Literal["float32", "bfloat16", "float16"] | None = None,
     ) -> None:
         super().__init__(enabled)
+        self.dequantize = dequantize_dtype(dequantize)
         if save and not save_dir:
             raise ValueError(
                 "callbacks.merge.save=true needs callbacks.merge.save_dir (a folder to write into)."
@@ -98,6 +101,15 @@ class MergeCallback(SectionCallback):
         adapter_params = owned_count(adapters)
         batch, source = first_batch(trainer)
         batch = move_data_to_device(batch, pl_module.device)
+        if on_quantized_base(model):
+            section = quantized_merge_section(model, logits, batch, source, self.dequantize, self.tolerance)
+            if section.get("max_abs_diff", 0.0) > self.tolerance:
+                raise MergeMismatchError(
+                    f"the merged copy in {section['dequantize']} differs from the quantized model by "
+                    f"{section['max_abs_diff']:.3g} (max abs over a {source} batch), above "
+                    f"callbacks.merge.tolerance={self.tolerance:g}: raise the tolerance for a half-precision copy."
+                )
+            return section
         before, predictions_before = logits(model, batch), backbone.predict(batch)
         with disabled(model):
             bare = logits(model, batch)

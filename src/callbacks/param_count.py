@@ -11,6 +11,7 @@ from rich.table import Table
 from torch import nn
 
 from src.adapters import Adapter, Placement, count_parameters
+from src.adapters.core.quantized import parameter_count
 from src.backbones import Backbone
 
 from .section import StandaloneMeasure
@@ -48,7 +49,7 @@ def module_type_rows(model: nn.Module, placement: Placement) -> list[dict[str, A
         module_type = type(model.get_submodule(owner)).__name__
         row = rows[(_role(name, adapters, placement), module_type)]
         row["modules"].add(owner)
-        row["params"] += param.numel()
+        row["params"] += parameter_count(param)
         row["trainable"] += param.numel() if param.requires_grad else 0
     return [
         {"role": role, "module_type": module_type, **row, "modules": len(row["modules"])}

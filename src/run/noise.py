@@ -1,7 +1,8 @@
 """Known library noise that says nothing about the run, filtered from ``python -m src.train``'s terminal.
 
 Each filter matches one message exactly; everything else (our warnings, Lightning's advice about the run)
-still shows. Tests and library use are not filtered.
+still shows. Tests and library use are not filtered, except the one line a library logs while it is imported
+(``IMPORT_TIME``), which ``src/run/__init__.py`` filters before the libraries load.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ LOG_RECORDS = (
         "lightning.pytorch.utilities.rank_zero",
         "💡 Tip: For seamless cloud logging",
         "an advertisement for the litlogger package, printed by every Trainer",
+    ),
+    (
+        "bitsandbytes.autograd._functions",
+        "MatMul8bitLt: inputs will be cast from",
+        "LLM.int8 rounds its float32 inputs through float16 by design (backbone.quantize=int8); logged every matmul",
     ),
 )
 
@@ -61,6 +67,23 @@ class _DropFreshHeadReport(logging.Filter):
             line for line in message.splitlines()[1:] if REPORT_ROW.match(line) and not line.startswith("Key")
         ]
         return not (rows and all(FRESH_HEAD.match(row) for row in rows))
+
+
+# Logged once, when peft imports bitsandbytes (transformers.trainer_utils imports peft), before any entry point runs:
+# the AVX512-BF16 kernel for bitsandbytes' repacked CPU layout, which kronlab switches off (backbones/quantize.py).
+IMPORT_TIME = (
+    "bitsandbytes.backends.cpu.ops",
+    "Failed to load CPU gemm_4bit_forward from kernels-community",
+    "bitsandbytes' optional CPU kernel package, for a weight layout kronlab does not use",
+)
+
+
+def filter_import_noise() -> None:
+    """The one filter that must be in place before the libraries are imported (``src.run`` calls it on import)."""
+    name, prefix, _ = IMPORT_TIME
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, _DropPrefix) and f.prefix == prefix for f in logger.filters):
+        logger.addFilter(_DropPrefix(prefix))
 
 
 def filter_known_noise() -> None:

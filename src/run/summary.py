@@ -45,6 +45,14 @@ def _scores(metrics: dict[str, float]) -> str:
 def _merge_line(merge: dict[str, Any]) -> str:
     if merge.get("status") in ("no_adapters", "not_mergeable"):
         return f"{merge['status'].replace('_', ' ')} (nothing folded into the weights; tested as trained)"
+    if merge.get("status") == "refused":
+        return f"not merged, tested as trained: {merge['reason']}"
+    if merge.get("status") == "dequantized_copy":
+        verdict = "ok" if merge["max_abs_diff"] <= merge["tolerance"] else "FAILED"
+        return (
+            f"quantized base tested as trained; a copy merged in {merge['dequantize']}: max |logit difference| "
+            f"{merge['max_abs_diff']:.2g} <= {merge['tolerance']:g}: {verdict}"
+        )
     verdict = "ok" if merge["max_abs_diff"] <= merge["tolerance"] else "FAILED"
     line = (
         f"{merge['status'].replace('_', ' ')} ({merge['merged_adapters']} modules) before the test: "

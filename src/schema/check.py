@@ -9,6 +9,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src import adapters
 from src.backbones import families
+from src.backbones.quantize import check_quantized_base
 from src.data import GlueTask, get_task
 from src.data.readers import split_reader
 from src.errors import ConfigError
@@ -58,3 +59,7 @@ def check_groups(cfg: DictConfig) -> None:
     for name, callback in (cfg.get("callbacks") or {}).items():
         if callback is not None and "_target_" in callback:
             check_target(callback, f"callbacks.{name}")
+    check_quantized_base(
+        cfg.backbone.get("quantize", "none"),
+        adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True)),
+    )

@@ -3,6 +3,7 @@ the target's own signature, so a misspelt Lightning keyword is refused before th
 
 from __future__ import annotations
 
+import types
 import typing
 from typing import Any, Literal
 
@@ -57,12 +58,22 @@ def check_choices(target: Any, values: dict[str, Any], key: str) -> None:
     except Exception:  # annotations naming optional packages that are not installed
         return
     for name, value in values.items():
-        hint = hints.get(name)
+        hint = optional_inner(hints.get(name))
+        if value is None and hint is not hints.get(name):
+            continue  # None for an optional keyword
         if typing.get_origin(hint) is Literal and value not in typing.get_args(hint):
             choices = ", ".join(map(str, typing.get_args(hint)))
             raise ConfigError(
                 f"{key}.{name}={value!r} is not one of {choices}: give {key}.{name}=<one of them>."
             )
+
+
+def optional_inner(hint: Any) -> Any:
+    """``Literal[...]`` for ``Literal[...] | None``; any other hint as it is."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return hint
 
 
 def first_line(error: BaseException) -> str:

@@ -34,10 +34,25 @@ def _strip(tree: Any) -> Any:
     return tree
 
 
+# Settings added after runs were recorded, with the value every earlier run computed with: at that value a run's
+# identity leaves them out, so adding a setting does not make every finished run and search look new.
+IMPLICIT_BEFORE = {("backbone", "quantize"): "none"}
+
+
+def without_implicit(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` without the settings of ``IMPLICIT_BEFORE`` that hold the value earlier runs computed with."""
+    config = dict(config)
+    for (group, key), before in IMPLICIT_BEFORE.items():
+        if isinstance(config.get(group), dict) and config[group].get(key, before) == before:
+            config[group] = {k: v for k, v in config[group].items() if k != key}
+    return config
+
+
 def identity(config: dict[str, Any] | DictConfig) -> str:
     """A canonical JSON text of what the run computes."""
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
+    config = without_implicit(config)
     kept = {k: v for k, v in config.items() if k not in NOT_COMPUTED}
     for group, key in NOT_COMPUTED_SETTINGS:
         if isinstance(kept.get(group), dict):

@@ -33,8 +33,11 @@ def frozen_parameter_names(module: nn.Module) -> list[str]:
 
 
 def fingerprint(tensor: torch.Tensor) -> list[Any]:
-    """Shape, sum and norm (float64): enough to tell another model's weights from these."""
+    """Shape, sum and norm (float64): enough to tell another model's weights from these (a 4-/8-bit weight's
+    by its stored integers)."""
     detached = tensor.detach()
+    if not (detached.is_floating_point() or detached.is_complex()):
+        detached = detached.double()
     return [
         list(detached.shape),
         detached.sum(dtype=torch.float64).item(),
@@ -47,12 +50,30 @@ def frozen_fingerprints(module: nn.Module) -> dict[str, list[Any]]:
     return {name: fingerprint(params[name]) for name in frozen_parameter_names(module)}
 
 
+INT8_STATE = ("SCB", "weight_format")  # what bitsandbytes' Linear8bitLt writes beside its weight
+
+
+def quantization_state(state: dict[str, Any], frozen: Any) -> list[str]:
+    """Entries a 4-/8-bit layer writes beside its frozen weight (bitsandbytes' quantization state: 4-bit
+    ``<weight>.absmax``, ``<weight>.quant_map``, ...; 8-bit ``<layer>.SCB``, ``<layer>.weight_format``). They follow
+    from the weight, and bitsandbytes' layers do not take them back in a strict load."""
+    frozen = set(frozen)
+    prefixes = tuple(f"{name}." for name in frozen)
+    return [
+        key
+        for key in state
+        if (prefixes and key.startswith(prefixes))
+        or (key.rpartition(".")[2] in INT8_STATE and f"{key.rpartition('.')[0]}.weight" in frozen)
+    ]
+
+
 def drop_frozen(checkpoint: dict[str, Any], fingerprints: dict[str, list[Any]]) -> None:
-    """Remove the frozen parameters from ``checkpoint['state_dict']``; full fine-tuning keeps everything."""
+    """Remove the frozen parameters (and their quantization state) from ``checkpoint['state_dict']``; full
+    fine-tuning keeps everything."""
     if not fingerprints:
         return
     state = checkpoint["state_dict"]
-    for name in fingerprints:
+    for name in [*fingerprints, *quantization_state(state, fingerprints)]:
         state.pop(name, None)
     checkpoint[FROZEN_KEY] = fingerprints
 
@@ -74,6 +95,8 @@ def check_and_fill_frozen(
     """Refuse a checkpoint of another model; put this model's frozen parameters into it, so a strict load works."""
     state = checkpoint["state_dict"]
     own = module.state_dict()
+    for key in quantization_state(own, frozen_parameter_names(module)):
+        own.pop(key)
     saved_frozen: dict[str, list[Any]] = checkpoint.get(FROZEN_KEY) or {}
     unexpected = set(state) - set(own)
     if unexpected:

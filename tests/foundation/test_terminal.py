@@ -42,11 +42,22 @@ def test_one_parameter_table_and_no_lightning_model_summary(printed):
 
 def test_known_library_noise_is_filtered(printed):
     stdout, stderr, _, _ = printed
-    assert len(WARNINGS) == 2 and len(LOG_RECORDS) == 1  # each filter below is checked
+    assert (
+        len(WARNINGS) == 2 and len(LOG_RECORDS) == 2
+    )  # each filter is checked (bitsandbytes': int8 run below)
     assert "set_vital" not in stdout + stderr  # torchdata
     assert "LeafSpec" not in stdout + stderr  # Lightning's pytree use
     assert "litlogger" not in stdout + stderr  # Lightning's advertisement
     assert "GPU available" in stdout + stderr  # Lightning's other messages still show
+
+
+def test_an_int8_run_shows_no_bitsandbytes_noise_and_says_why_it_did_not_merge(tmp_path):
+    done = train_cli(*TINY_RUN, "backbone.quantize=int8", run_dir=tmp_path / "run")
+    assert done.returncode == 0, done.stderr[-3000:]
+    output = done.stdout + done.stderr
+    assert "MatMul8bitLt" not in output  # logged on every int8 matmul
+    assert "gemm_4bit_forward" not in output  # logged when peft imports bitsandbytes (noise.IMPORT_TIME)
+    assert "not merged, tested as trained: cannot merge krona" in output
 
 
 def test_the_run_ends_with_a_summary_block_matching_results_json(printed):

@@ -113,6 +113,16 @@ RANGES = [
     ("callbacks.latency.iters=abc", ["callbacks.latency.iters='abc'", "LatencyCallback"]),
     ("callbacks.latency.protocol=fast", ["callbacks.latency.protocol='fast'", "quick, paper"]),
     ("callbacks.merge.tolerance=tiny", ["callbacks.merge.tolerance='tiny'", "MergeCallback"]),
+    (
+        "callbacks.merge.dequantize=float64",
+        ["callbacks.merge.dequantize='float64'", "float32, bfloat16, float16"],
+    ),
+    ("backbone.quantize=int4", ["backbone.quantize='int4'", "'nf4', 'fp4', 'int8'"]),
+    (
+        "backbone.quantize=nf4 adapter=full",
+        ["adapter=full trains every backbone weight", "backbone.quantize=none"],
+    ),
+    ("backbone.quantize=int8 adapter=peft", ["no bitsandbytes layer for LOKR", "adapter.peft_type=LORA"]),
 ]
 KEYS_AND_OPTIONS = [
     (

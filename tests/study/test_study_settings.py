@@ -52,6 +52,13 @@ def test_where_a_run_lies_is_not_what_it_computed():
     assert identity(compiled) != identity({**compiled, "trainer": {"max_epochs": 2, "compile": True}})
 
 
+def test_a_setting_added_later_at_its_earlier_value_keeps_the_runs_identity():
+    """Runs recorded before backbone.quantize existed computed with a float backbone: they are still reused."""
+    before = {"seed": 1, "backbone": {"name": "minilm"}}
+    assert identity(before) == identity({**before, "backbone": {"name": "minilm", "quantize": "none"}})
+    assert identity(before) != identity({**before, "backbone": {"name": "minilm", "quantize": "nf4"}})
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

@@ -12,6 +12,7 @@ from torch import nn
 
 from .placement import Placement
 from .protocol import Adapter, AdapterError
+from .quantized import has_quantized_layers, parameter_count
 from .registry import MethodConfig, build_config, get_method
 
 
@@ -30,6 +31,9 @@ def apply(model: nn.Module, settings: Mapping[str, Any] | MethodConfig, placemen
     cfg = settings if isinstance(settings, MethodConfig) else build_config(settings)
     if cfg.name in placement.refusals:
         raise AdapterError(f"{placement.refusals[cfg.name]}.")
+    refusal = cfg.quantized_base_refusal() if has_quantized_layers(model) else None
+    if refusal:
+        raise AdapterError(f"{refusal}.")
     adapters = get_method(cfg.name).apply(model, cfg, placement)
     mark_trainable(model, cfg, placement)
     return Installed(cfg, adapters, placement)
@@ -74,17 +78,21 @@ def mark_trainable(model: nn.Module, cfg: MethodConfig, placement: Placement) ->
 
 def merge_all(model: nn.Module) -> list[Adapter]:
     """Merge every mergeable adapter; returns the ones that cannot merge. Atomic: all or none."""
-    mergeable = [a for a in adapters_of(model) if a.mergeable]
+    merge_atomically([a for a in adapters_of(model) if a.mergeable])
+    return [a for a in adapters_of(model) if not a.mergeable]
+
+
+def merge_atomically(adapters: list[Adapter]) -> None:
+    """Merge ``adapters``; if one refuses, unmerge the ones merged here and re-raise."""
     done: list[Adapter] = []
     try:
-        for adapter in mergeable:
+        for adapter in adapters:
             adapter.merge()
             done.append(adapter)
     except AdapterError:
         for adapter in reversed(done):
             adapter.unmerge()
         raise
-    return [a for a in adapters_of(model) if not a.mergeable]
 
 
 def unmerge_all(model: nn.Module) -> None:
@@ -116,7 +124,7 @@ def count_parameters(model: nn.Module, placement: Placement) -> dict[str, Any]:
     adapter_names = adapter_parameter_names(model)
     norm_names = norm_parameter_names(model, placement)
     params = dict(model.named_parameters())
-    total = sum(p.numel() for p in params.values())
+    total = sum(parameter_count(p) for p in params.values())  # a 4-bit weight: the weights, not its bytes
     adapter = sum(params[n].numel() for n in adapter_names)
     head = sum(p.numel() for n, p in params.items() if _is_head(n, placement))
     trainable = sum(p.numel() for p in params.values() if p.requires_grad)

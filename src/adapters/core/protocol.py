@@ -9,6 +9,8 @@ from torch import nn
 
 from src.errors import UserError
 
+from .quantized import dequantized_weight, is_quantized, merge_refusal
+
 
 class AdapterError(UserError):
     """A configuration or state problem in an adapter, with the fix in the message."""
@@ -76,6 +78,11 @@ class Adapter(nn.Module):
             raise AdapterError(f"{type(self).__name__} has no host linear layer to merge into.")
         return host.weight
 
+    def host_weight_values(self) -> torch.Tensor:
+        """The host weight's values in float, for computing an update from them (dequantized on a 4-/8-bit host)."""
+        self.host_weight()
+        return dequantized_weight(self.weight_layer())
+
     def delta_weight(self) -> torch.Tensor:
         raise NotImplementedError
 
@@ -91,6 +98,7 @@ class Adapter(nn.Module):
             )
         if self.merged:
             return
+        self.refuse_quantized_host()
         weight = self.host_weight()
         delta = self.delta_weight().to(weight.dtype)
         bias_delta = self.delta_bias()
@@ -109,6 +117,22 @@ class Adapter(nn.Module):
             self._unmerged_bias = bias.detach().clone()
             bias.add_(bias_delta.to(bias.dtype))
         self.merged = True
+
+    def weight_layer(self) -> nn.Module | None:
+        """The layer holding the weight this adapter merges into (its host; a wrapped library's base layer)."""
+        return getattr(self, "_host", None)
+
+    @property
+    def merges_in_place(self) -> bool:
+        """Whether ``merge()`` can fold the update into the host weight: mergeable, on a plain float weight."""
+        layer = self.weight_layer()
+        return self.mergeable and not (layer is not None and is_quantized(layer))
+
+    def refuse_quantized_host(self) -> None:
+        """A 4-/8-bit host weight cannot take the update: refuse in one line, naming what to do instead."""
+        layer = self.weight_layer()
+        if layer is not None and is_quantized(layer):
+            raise AdapterError(merge_refusal(self.method, getattr(self, "_host_name", "?"), layer))
 
     @torch.no_grad()
     def unmerge(self) -> None:

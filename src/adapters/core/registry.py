@@ -35,6 +35,15 @@ class MethodConfig:
     def validate(self) -> None:
         """Refuse bad settings at construction with the fix in the message."""
 
+    def quantized_base_refusal(self) -> str | None:
+        """Why these settings cannot train on a 4-/8-bit backbone (one line, saying what to do), or None."""
+        if self.trains_everything:
+            return (
+                f"adapter={self.name} trains every backbone weight, and a 4-/8-bit weight cannot be trained: "
+                "use a parameter-efficient method (lora, krona, lokr, ...) or backbone.quantize=none"
+            )
+        return None
+
     @property
     def starts_as(self) -> str:
         """How the output at step 0 relates to the base model's (a key of ``STARTS_AS``): what the method declared

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from ..core.protocol import AdapterError
+from ..core.quantized import dequantized_weight
 from ..core.registry import MethodConfig
 from .factors import INITS
 from .layer import KronLinear
@@ -80,6 +81,15 @@ class KronLinearConfig(KronFactorsConfig):
             )
         check_factor_settings(self.a_shape, self.b_shape, self.budget, terms=self.terms, lokr=True)
 
+    def quantized_base_refusal(self) -> str | None:
+        if self.weight_decompose:
+            return (
+                f"adapter={self.name} adapter.weight_decompose=true computes its layer with W + dW and the norms of "
+                "W + dW every step, which a 4-/8-bit W does not hold: set adapter.weight_decompose=false or "
+                "backbone.quantize=none"
+            )
+        return super().quantized_base_refusal()
+
     @property
     def effective_scale(self) -> float:
         """The s the layers get (a method may derive it: LoKr's alpha / r)."""
@@ -125,5 +135,5 @@ class KronLinearConfig(KronFactorsConfig):
         return layer_type(
             a_shape, b_shape, self.effective_scale, self.init, terms=self.terms, inner_rank=self.inner_rank,
             decompose=self.decompose, learn_scale=self.learn_scale, weight_decompose=self.weight_decompose,
-            base_weight=linear.weight, method=self.name,
+            base_weight=dequantized_weight(linear), method=self.name,
         )  # fmt: skip

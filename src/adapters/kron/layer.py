@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..core.protocol import AdapterError
+from ..core.quantized import is_quantized
 from .factors import KronFactors
 from .fused import fused_weight, kron_linear
 from .product import factorised_cost, kron_sum
@@ -95,8 +96,12 @@ class KronLinear(KronFactors):
         """Fold the update into the layer's GEMM when building the k products costs less than the factorised
         update over these tokens, in full precision only: under autocast or in half precision a small
         update added to W would be rounded away at W's scale, so there it stays a separate term. With
-        ``weight_decompose`` the norms build W + dW every call anyway, so full precision always fuses."""
-        if type(host).forward is not nn.Linear.forward or torch.is_autocast_enabled(x.device.type):
+        ``weight_decompose`` the norms build W + dW every call anyway, so full precision always fuses. A 4-/8-bit
+        host (bitsandbytes) holds no float W to add to: its own forward runs and the update is added beside it
+        (LyCORIS' bypass form)."""
+        if is_quantized(host) or type(host).forward is not nn.Linear.forward:
+            return False
+        if torch.is_autocast_enabled(x.device.type):
             return False
         first = self.factor_parts("A", 0)[0]
         if not (x.dtype == host.weight.dtype == first.dtype and x.dtype in (torch.float32, torch.float64)):

@@ -80,6 +80,7 @@ class PeftLayer(Adapter):
             raise AdapterError(f"peft layer {self._host_name} cannot merge into the backbone.")
         if self.merged:
             return
+        self.refuse_quantized_host()  # peft would requantize W + dW: the update would be rounded away
         weight = self._host.get_base_layer().weight
         self._unmerged_weight = weight.detach().clone()
         try:
@@ -91,6 +92,13 @@ class PeftLayer(Adapter):
             self.__dict__.pop("_unmerged_weight")
             raise AdapterError(f"refusing to merge peft into {self._host_name}: {error}") from error
         self.merged = True
+
+    def weight_layer(self) -> nn.Module:
+        return self._host.get_base_layer()
+
+    def delta_weight(self) -> torch.Tensor:
+        """peft's own update for its active adapter (what a dequantized merge adds)."""
+        return self._host.get_delta_weight(self._host.active_adapters[0])
 
     @torch.no_grad()
     def unmerge(self) -> None:
@@ -134,6 +142,22 @@ class PeftConfig(MethodConfig):
                 f"adapter.peft_config has {unknown}, which {config_class.__name__} does not take "
                 f"(adapter.peft_type={self.peft_type}). Its settings: {sorted(accepted - _PEFT_BOOKKEEPING)}."
             )
+
+    def quantized_base_refusal(self) -> str | None:
+        if has_bitsandbytes_layer(self.peft_type):
+            return super().quantized_base_refusal()
+        return (
+            f"peft has no bitsandbytes layer for {self.peft_type.upper()} (peft/tuners/<type>/bnb.py), so it cannot "
+            "adapt a 4-/8-bit layer: use adapter=krona or adapter=lokr (kronlab's bypass form), "
+            "adapter.peft_type=LORA, or backbone.quantize=none"
+        )
+
+
+def has_bitsandbytes_layer(peft_type: str) -> bool:
+    """Whether peft adapts bitsandbytes' 4-/8-bit layers for ``peft_type`` (LORA, IA3, ...; not LOKR, LOHA)."""
+    import importlib.util
+
+    return importlib.util.find_spec(f"peft.tuners.{peft_type.lower()}.bnb") is not None
 
 
 @register("peft", PeftConfig, starts_as="base")

@@ -68,7 +68,8 @@ class Karst(KronLinear):
     def delta_weight(self) -> torch.Tensor:
         """diag(1 + g) (W + dW) - W."""
         return (
-            self.rescale[:, None] * self.host_weight() + (1 + self.rescale)[:, None] * super().delta_weight()
+            self.rescale[:, None] * self.host_weight_values()
+            + (1 + self.rescale)[:, None] * super().delta_weight()
         )
 
     def delta_bias(self) -> torch.Tensor | None:
