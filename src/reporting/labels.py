@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from src.record import RunRecord
+from src.record.implicit import IMPLICIT_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +157,11 @@ def in_words(key: str, value: Any) -> str:
     return f"{name} {_number(value)}"
 
 
+def is_location(value: Any) -> bool:
+    """Where a file lies (the same checkpoint in another checkout), not a setting."""
+    return isinstance(value, str) and value.startswith(("/", "~", "./", "../"))
+
+
 def distinct_labels(runs: pd.DataFrame) -> pd.Series:
     """Each run's ``label`` (kept where a caller set one), made unique per backbone x task: settings of a method
     that read the same get what else differs between them in words, the learning rate only when nothing
@@ -167,6 +173,10 @@ def distinct_labels(runs: pd.DataFrame) -> pd.Series:
             if len(same) < 2:
                 continue
             configs = pd.DataFrame(list(same["_config"]), index=same.index)
+            configs = configs[[c for c in configs.columns if not configs[c].map(is_location).any()]]
+            for key, before in IMPLICIT_KEYS.items():  # runs from before the setting existed had ``before``
+                if key in configs:
+                    configs[key] = configs[key].astype(object).where(configs[key].notna(), before)
             said = ("adapter.a_shape", "adapter.b_shape") if same["shapes"].notna().all() else ()
             varying = [
                 c for c in sorted(configs.columns)
@@ -181,7 +191,17 @@ def distinct_labels(runs: pd.DataFrame) -> pd.Series:
                     break
                 for idx in same.index:
                     extra[idx] = ", ".join(
-                        filter(None, [extra[idx], *(in_words(c, configs.at[idx, c]) for c in keys)])
+                        filter(
+                            None,
+                            [
+                                extra[idx],
+                                *(
+                                    in_words(c, configs.at[idx, c])
+                                    for c in keys
+                                    if IMPLICIT_KEYS.get(c) != configs.at[idx, c]
+                                ),
+                            ],
+                        )
                     )
             if len(set(extra.values())) < len(extra):
                 extra = {
@@ -190,7 +210,10 @@ def distinct_labels(runs: pd.DataFrame) -> pd.Series:
                 }
             for idx, text in extra.items():
                 setting = runs.at[idx, "setting"]
-                labels[group.index[group["setting"] == setting]] = f"{labels[idx]} ({text})"
+                if (
+                    text
+                ):  # the one that differs from the others only in what earlier runs all had: its own label
+                    labels[group.index[group["setting"] == setting]] = f"{labels[idx]} ({text})"
     return labels
 
 

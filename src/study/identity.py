@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from src.record import RunRecord, read_record, results_path
+from src.record.implicit import IMPLICIT_BEFORE
 
 NOT_COMPUTED = ("paths", "logger", "callbacks", "ckpt_path")
 # How the same computation is executed: a compiled run trains the eager run's model (to float rounding, as on
@@ -32,11 +33,6 @@ def _strip(tree: Any) -> Any:
     if isinstance(tree, list):
         return [_strip(v) for v in tree]
     return tree
-
-
-# Settings added after runs were recorded, with the value every earlier run computed with: at that value a run's
-# identity leaves them out, so adding a setting does not make every finished run and search look new.
-IMPLICIT_BEFORE = {("backbone", "quantize"): "none"}
 
 
 def without_implicit(config: dict[str, Any]) -> dict[str, Any]:
