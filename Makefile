@@ -7,8 +7,8 @@ SHARED ?= $(abspath ../shared)
 ARGS ?=
 PYTEST_ARGS ?=
 # Two pytest-xdist workers: every test runs torch on one thread, so two workers use a 2-core machine fully
-# (2 workers on this project's 2-core VM, 2026-12-02: 1768 tests in 16 min 44 s; the slowest lane is the
-# smoke-study group, about 11 min of it in --durations; an earlier, smaller suite took 6 min 49 s).
+# (2 workers on this project's 2-core VM, 2026-12-02: 2,059 tests in 19 min 33 s, over the 15-min target; the
+# slowest lane is the smoke-study group, about 11 min of it in --durations; an earlier, smaller suite took 6 min 49 s).
 PYTEST_WORKERS ?= 2
 
 export KRONLAB_SHARED := $(SHARED)
