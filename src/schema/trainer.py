@@ -9,6 +9,7 @@ from typing import Any
 
 from lightning.fabric.connector import _PRECISION_INPUT
 
+from src.errors import ConfigError
 from src.fields import check_settings, setting
 
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
@@ -44,6 +45,16 @@ class TrainerSettings(dict[str, Any]):  # a dict subclass: OmegaConf accepts key
 
     def __post_init__(self) -> None:
         check_settings(self, "trainer")
+        if self.compile is False and self.compile_backend != "inductor":
+            raise ConfigError(
+                f"trainer.compile_backend={self.compile_backend} with trainer.compile=false: nothing is compiled. "
+                "Set trainer.compile=true, or drop trainer.compile_backend."
+            )
+        if self.compile not in (False, True, "default") and self.compile_backend != "inductor":
+            raise ConfigError(
+                f"trainer.compile={self.compile} is an inductor mode, and trainer.compile_backend="
+                f"{self.compile_backend} takes none: set trainer.compile=true, or trainer.compile_backend=inductor."
+            )
 
 
 def trainer_keywords(values: dict[str, Any]) -> dict[str, Any]:

@@ -89,6 +89,11 @@ RANGES = [
     ("trainer.log_every_n_steps=0", ["trainer.log_every_n_steps=0", ">= 1"]),
     ("trainer.precision=15", ["trainer.precision=15", "'bf16-mixed'"]),
     ("trainer.compile=fast", ["trainer.compile='fast'", "'max-autotune'"]),
+    ("trainer.compile_backend=aot_eager", ["trainer.compile_backend=aot_eager with trainer.compile=false"]),
+    (
+        "trainer.compile=max-autotune trainer.compile_backend=aot_eager",
+        ["trainer.compile=max-autotune is an inductor mode"],
+    ),
     ("trainer.limit_train_batches=-1", ["trainer.limit_train_batches=-1", ">= 0"]),
     ("trainer.gradient_clip_val=-1", ["trainer.gradient_clip_val=-1.0", ">= 0"]),
     ("seed=-1", ["seed=-1", ">= 0 and <= 4294967295"]),
