@@ -52,14 +52,11 @@ def check_groups(cfg: DictConfig) -> None:
             OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(schemas[group]), values))
     if cfg.backbone.family not in families():
         raise ConfigError(f"backbone.family={cfg.backbone.family!r}: choose one of {sorted(families())}.")
-    adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
+    method = adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True))
     check_target(cfg.trainer, "trainer", skip=PASSED_BY_KRONLAB, own=KRONLAB_KEYS)
     if cfg.get("logger"):
         check_target(cfg.logger, "logger")
     for name, callback in (cfg.get("callbacks") or {}).items():
         if callback is not None and "_target_" in callback:
             check_target(callback, f"callbacks.{name}")
-    check_quantized_base(
-        cfg.backbone.get("quantize", "none"),
-        adapters.build_config(OmegaConf.to_container(cfg.adapter, resolve=True)),
-    )
+    check_quantized_base(cfg.backbone.get("quantize", "none"), method)
