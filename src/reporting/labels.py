@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import Any
 
 import pandas as pd
@@ -162,6 +163,23 @@ def is_location(value: Any) -> bool:
     return isinstance(value, str) and value.startswith(("/", "~", "./", "../"))
 
 
+def settings_table(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs' flat configs as settings: one column per key, none that is a location, and a setting added after
+    a run (``IMPLICIT_KEYS``) filled in with the value that run computed with."""
+    configs = pd.DataFrame(list(runs["_config"]), index=runs.index)
+    configs = configs[[c for c in configs.columns if not configs[c].map(is_location).any()]]
+    for key, before in IMPLICIT_KEYS.items():
+        if key in configs:
+            configs[key] = configs[key].astype(object).where(configs[key].notna(), before)
+    return configs
+
+
+def named(key: str, value: Any) -> bool:
+    """Whether a label names this setting: it is set, and not at the value runs had before it existed."""
+    unset = value is None or (isinstance(value, float) and math.isnan(value))
+    return not unset and IMPLICIT_KEYS.get(key) != value
+
+
 def distinct_labels(runs: pd.DataFrame) -> pd.Series:
     """Each run's ``label`` (kept where a caller set one), made unique per backbone x task: settings of a method
     that read the same get what else differs between them in words, the learning rate only when nothing
@@ -172,11 +190,7 @@ def distinct_labels(runs: pd.DataFrame) -> pd.Series:
         for _label, same in first.groupby(labels[first.index], dropna=False):
             if len(same) < 2:
                 continue
-            configs = pd.DataFrame(list(same["_config"]), index=same.index)
-            configs = configs[[c for c in configs.columns if not configs[c].map(is_location).any()]]
-            for key, before in IMPLICIT_KEYS.items():  # runs from before the setting existed had ``before``
-                if key in configs:
-                    configs[key] = configs[key].astype(object).where(configs[key].notna(), before)
+            configs = settings_table(same)
             said = ("adapter.a_shape", "adapter.b_shape") if same["shapes"].notna().all() else ()
             varying = [
                 c for c in sorted(configs.columns)
@@ -198,7 +212,7 @@ def distinct_labels(runs: pd.DataFrame) -> pd.Series:
                                 *(
                                     in_words(c, configs.at[idx, c])
                                     for c in keys
-                                    if IMPLICIT_KEYS.get(c) != configs.at[idx, c]
+                                    if named(c, configs.at[idx, c])
                                 ),
                             ],
                         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -13,14 +12,14 @@ from typing import Any
 import pandas as pd
 
 from src.record import RESULTS_FILE, RunRecord, read_record
-from src.record.implicit import IMPLICIT_KEYS
 from src.reporting.labels import (
     NOT_A_SETTING,
     SHAPE_KEYS,
     base_label,
     distinct_labels,
-    is_location,
+    named,
     resolved_shapes,
+    settings_table,
     shapes_text,
 )
 from src.reporting.paper_results import PAPER_METRIC
@@ -117,32 +116,19 @@ def settings(rows: pd.DataFrame, ignore: tuple[str, ...] = ()) -> pd.Series:
     starting with one of ``ignore``), as one label."""
     labels = pd.Series("", index=rows.index)
     for _, group in rows.groupby(["backbone", "method", "task"], dropna=False):
-        configs = pd.DataFrame(list(group["_config"]), index=group.index)
-        for (
-            key,
-            before,
-        ) in IMPLICIT_KEYS.items():  # a run from before the setting existed computed with ``before``
-            if key in configs:
-                configs[key] = configs[key].astype(object).where(configs[key].notna(), before)
+        configs = settings_table(group)
         varying = [
             c
             for c in configs.columns
-            if not c.startswith((*NOT_A_SETTING, *ignore))
-            and not configs[c].map(is_location).any()
-            and configs[c].astype(str).nunique() > 1
+            if not c.startswith((*NOT_A_SETTING, *ignore)) and configs[c].astype(str).nunique() > 1
         ]
         for idx in group.index:
             labels[idx] = " ".join(
                 f"{c.removeprefix('adapter.')}={configs.at[idx, c]}"
                 for c in sorted(varying)
-                if not is_unset(configs.at[idx, c]) and IMPLICIT_KEYS.get(c) != configs.at[idx, c]
+                if named(c, configs.at[idx, c])
             )
     return labels
-
-
-def is_unset(value: Any) -> bool:
-    """A key the run's config does not have (a setting added after it ran): nothing to name."""
-    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def collect(dirs: Iterable[str | Path]) -> pd.DataFrame:

@@ -35,22 +35,23 @@ def _strip(tree: Any) -> Any:
     return tree
 
 
-def without_implicit(config: dict[str, Any]) -> dict[str, Any]:
-    """``config`` without the settings of ``IMPLICIT_BEFORE`` that hold the value earlier runs computed with."""
-    config = dict(config)
-    for (group, key), before in IMPLICIT_BEFORE.items():
-        if isinstance(config.get(group), dict) and config[group].get(key, before) == before:
-            config[group] = {k: v for k, v in config[group].items() if k != key}
-    return config
+def left_out(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The ``(group, key)`` settings identity drops from ``config``: how a run executes, and settings added later
+    that hold the value earlier runs computed with (``IMPLICIT_BEFORE``)."""
+    implicit = [
+        (group, key)
+        for (group, key), before in IMPLICIT_BEFORE.items()
+        if (config.get(group) or {}).get(key, before) == before
+    ]
+    return [*NOT_COMPUTED_SETTINGS, *implicit]
 
 
 def identity(config: dict[str, Any] | DictConfig) -> str:
     """A canonical JSON text of what the run computes."""
     if isinstance(config, DictConfig):
         config = OmegaConf.to_container(config, resolve=True)
-    config = without_implicit(config)
     kept = {k: v for k, v in config.items() if k not in NOT_COMPUTED}
-    for group, key in NOT_COMPUTED_SETTINGS:
+    for group, key in left_out(kept):
         if isinstance(kept.get(group), dict):
             kept[group] = {k: v for k, v in kept[group].items() if k != key}
     return json.dumps(_strip(kept), sort_keys=True)
