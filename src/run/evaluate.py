@@ -28,6 +28,7 @@ from src.run.build import build_datamodule, build_model, build_module
 from src.run.overrides import apply_overrides, parse_overrides
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, enclosing_run_dir, is_run_dir, require_file, run_config
+from src.run.scoring import score_splits
 from src.schema import check_config
 from src.schema.trainer import trainer_keywords
 
@@ -120,9 +121,7 @@ def evaluate(settings: DictConfig, overrides: Sequence[str] = ()) -> dict[str, A
     datamodule = build_datamodule(cfg, backbone, task)
     module = build_module(cfg, backbone, datamodule)
     trainer = evaluation_trainer(cfg, weights.run_dir)
-    for split in splits:
-        run_split = trainer.validate if split == "validation" else trainer.test
-        run_split(module, datamodule=datamodule, ckpt_path=ckpt_path)
+    score_splits(trainer, module, datamodule, ckpt_path, splits, verbose=True)
     results = {
         "metrics": {split: module.last_metrics.get(split, {}) for split in splits},
         "weights": weights.describe(),

@@ -22,6 +22,7 @@ from src.run import wandb_run
 from src.run.build import best_checkpoint, build_datamodule, build_model, build_module, build_trainer
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, require_file
+from src.run.scoring import score_splits
 from src.schema import check_config
 from src.training.checkpoint_trust import require_intact, trusted_resume_point
 from src.training.loggers import scores_to_summary
@@ -87,16 +88,9 @@ def fit_and_test(cfg: DictConfig, task: GlueTask, output_dir: Path, draft: Recor
             trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
         if cfg.test:
             checkpoint = best_checkpoint(trainer) if cfg.train else ckpt_path
-            datamodule.setup("test")
-            # The same rows are scored once: by the test pass, on the weights it tests (merged where they merge).
-            once = datamodule.test_is_validation()
             # scores of the best checkpoint: W&B summary, not history; printed by the summary block with the real split
             with scores_to_summary(trainer):
-                if not once:
-                    trainer.validate(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-                trainer.test(module, datamodule=datamodule, ckpt_path=checkpoint, verbose=False)
-                if once:
-                    module.report_test_as_validation()
+                score_splits(trainer, module, datamodule, checkpoint)
             draft.evaluated(checkpoint)
         draft.scored(module.last_metrics)
         draft.add_sections(module.record_sections())
