@@ -12,6 +12,7 @@ from torch import nn
 
 from src.adapters import Installed, Placement
 from src.data import GlueTask
+from src.data.regression_target import RegressionTarget
 from src.errors import UserError
 from src.fields import check_settings, setting
 
@@ -59,6 +60,9 @@ class Backbone(nn.Module, ABC):
     text_to_text: ClassVar[bool]
     prediction: str = "head"  # how predict() reads a prediction; results.json records it
     installed: Installed | None = None  # what adapters.apply put into the model (src.train keeps it here)
+    # the task.regression_target values this family's head can take (src/data/regression_target.py)
+    regression_targets: ClassVar[tuple[str, ...]] = ("raw",)
+    regression_target: RegressionTarget | None = None  # a regression task's, set by use_regression_target
 
     def __init__(self, model: nn.Module, tokenizer, load_tokenizer: Callable[[], Any] | None = None) -> None:
         """``tokenizer``, or ``None`` and ``load_tokenizer``: loaded on first use, so a run that only counts
@@ -97,6 +101,14 @@ class Backbone(nn.Module, ABC):
         """What an eval step needs, ``(loss(batch), predict(batch))``; a family whose predictions come from the
         same forward as its loss computes both in one."""
         return self.loss(batch), self.predict(batch)
+
+    def use_regression_target(self, target: RegressionTarget) -> None:
+        """Train and predict a regression task's score as ``target`` says; call before adapters are installed."""
+        if target.kind not in self.regression_targets:
+            raise BackboneError(
+                f"task.regression_target={target.kind}: the {self.family} family takes {list(self.regression_targets)}."
+            )
+        self.regression_target = target
 
     @property
     def non_label(self) -> float:

@@ -14,6 +14,7 @@ from .encoder import EncoderClassifier
 
 class DecoderClassifier(EncoderClassifier):
     family = "decoder"
+    regression_targets = ("raw", "standardised")  # the score head has no bias to start at the labels' mean
 
     def __init__(self, model, tokenizer, regression: bool, load_tokenizer=None) -> None:
         super().__init__(model, tokenizer, regression, load_tokenizer)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 import torch
+from torch import nn
 from transformers import AutoModelForSequenceClassification
 
 from src.adapters import Placement
 from src.data import GlueTask
+from src.data.regression_target import REGRESSION_TARGETS, RegressionTarget
 
 from .architectures import architecture, placement_for
 from .base import Backbone, BackboneError, BackboneSettings
@@ -19,6 +21,7 @@ from .loading import load_model, load_tokenizer
 class EncoderClassifier(Backbone):
     family: ClassVar[str] = "encoder"
     text_to_text = False
+    regression_targets = REGRESSION_TARGETS
 
     def __init__(self, model, tokenizer, regression: bool, load_tokenizer=None) -> None:
         super().__init__(model, tokenizer, load_tokenizer)
@@ -55,21 +58,34 @@ class EncoderClassifier(Backbone):
     def placement(self) -> Placement:
         return placement_for(self.model, self.family)
 
+    def use_regression_target(self, target: RegressionTarget) -> None:
+        super().use_regression_target(target)
+        if target.initial_bias is not None:
+            with torch.no_grad():
+                output_layer(self.model).bias.fill_(target.initial_bias)
+
     def _inputs(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {k: batch[k] for k in self._model_inputs if k in batch}
 
     def loss(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.model(**self._inputs(batch), labels=batch["labels"]).loss
+        return self.model(**self._inputs(batch), labels=self._labels(batch)).loss
 
     def predict(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return self._predictions(self.model(**self._inputs(batch)).logits)
 
     def loss_and_predictions(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        output = self.model(**self._inputs(batch), labels=batch["labels"])  # one forward for both
+        output = self.model(**self._inputs(batch), labels=self._labels(batch))  # one forward for both
         return output.loss, self._predictions(output.logits)
 
+    def _labels(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        labels = batch["labels"]
+        return self.regression_target.encode(labels) if self.regression_target else labels
+
     def _predictions(self, logits: torch.Tensor) -> torch.Tensor:
-        return logits.squeeze(-1) if self.regression else logits.argmax(-1)
+        if not self.regression:
+            return logits.argmax(-1)
+        scores = logits.squeeze(-1)
+        return self.regression_target.decode(scores) if self.regression_target else scores
 
     def targets(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return batch["labels"]
@@ -77,3 +93,21 @@ class EncoderClassifier(Backbone):
     def dummy_inputs(self, batch_size: int, seq_len: int, device: torch.device) -> dict[str, torch.Tensor]:
         ids = torch.randint(0, self.model.config.vocab_size, (batch_size, seq_len), device=device)
         return {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
+
+
+def output_layer(model: nn.Module) -> nn.Linear:
+    """The head's last linear layer, the one that writes the logits (outside the base model)."""
+    prefix = model.base_model_prefix
+    layers = [
+        module
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear)
+        and module.out_features == model.config.num_labels
+        and not (name == prefix or name.startswith(f"{prefix}."))
+    ]
+    if not layers or layers[-1].bias is None:
+        raise BackboneError(
+            f"{model.config.name_or_path or model.config.model_type}: no output bias in the head to start at the "
+            "labels' mean; use task.regression_target=standardised."
+        )
+    return layers[-1]

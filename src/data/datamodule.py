@@ -119,8 +119,7 @@ class GlueDataModule(L.LightningDataModule):
         }
 
     def _prepare(self, dataset: datasets.Dataset, max_samples: int | None) -> datasets.Dataset:
-        if max_samples is not None:
-            dataset = dataset.select(range(min(max_samples, len(dataset))))
+        dataset = first_rows(dataset, max_samples)
         if self.hparams.text_to_text:
             encode = functools.partial(
                 encode_text_to_text,
@@ -184,6 +183,11 @@ class GlueDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader | list[DataLoader]:
         return self._eval_loaders("test")
+
+
+def first_rows(dataset: datasets.Dataset, max_samples: int | None) -> datasets.Dataset:
+    """The rows a run uses of a split: the first ``max_samples`` (``data.max_train_samples`` / ``max_eval_samples``)."""
+    return dataset if max_samples is None else dataset.select(range(min(max_samples, len(dataset))))
 
 
 def longest_first(dataset: datasets.Dataset) -> list[int]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from src.fields import check_settings, setting
 
 from .readers import SOURCES
+from .regression_target import REGRESSION_TARGETS
 from .splits import PROTOCOLS, SEARCH_VALIDATION_ROWS
 from .tasks import TASKS
 
@@ -46,6 +47,9 @@ class TaskSettings:
 
     name: str = setting(choices=tuple(TASKS))
     max_length: int = setting(ge=1)  # tokens; each task file sets its own
+    # a regression task's head: raw (the papers') | head_bias (starts at the training labels' mean) |
+    # standardised (learns the z-scored label, mapped back before scoring); see regression_target.py
+    regression_target: str = setting("raw", choices=REGRESSION_TARGETS)
 
     def __post_init__(self) -> None:
         check_settings(self, "task")

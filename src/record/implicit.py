@@ -4,5 +4,5 @@ name them there."""
 
 from __future__ import annotations
 
-IMPLICIT_BEFORE = {("backbone", "quantize"): "none"}
+IMPLICIT_BEFORE = {("backbone", "quantize"): "none", ("task", "regression_target"): "raw"}
 IMPLICIT_KEYS = {f"{group}.{key}": value for (group, key), value in IMPLICIT_BEFORE.items()}

@@ -1,7 +1,7 @@
 """The run record: what one run wrote to its results.json, as one typed, versioned value.
 
 On disk the sections (``params``, ``param_table``, ``merge``, ``latency``, ``train_speed``, ``prediction``,
-``undefined_metrics``) sit at the top level beside the record's own fields, so a results.json reads as it
+``regression_target``, ``undefined_metrics``) sit at the top level beside the record's own fields, so a results.json reads as it
 always has; ``schema_version`` says which layout a file has (none: one older than this module).
 """
 

@@ -12,6 +12,8 @@ from omegaconf import DictConfig, OmegaConf
 from src import adapters
 from src.backbones import Backbone, BackboneSettings, build_backbone
 from src.data import GlueDataModule, GlueTask
+from src.data.datamodule import first_rows
+from src.data.regression_target import RegressionTarget
 from src.data.splits import Splits
 from src.schema.trainer import trainer_keywords
 from src.training.checkpoint_io import AtomicCheckpointIO
@@ -21,13 +23,24 @@ from src.training.module import GlueModule, OptimSettings
 from src.training.resumable import ResumableGlueDataModule
 
 
-def build_model(cfg: DictConfig, task: GlueTask) -> Backbone:
-    """Backbone with the configured adapter installed and the right parameters trainable."""
+def build_model(cfg: DictConfig, task: GlueTask, target: RegressionTarget | None = None) -> Backbone:
+    """Backbone with the configured adapter installed and the right parameters trainable; a regression task's
+    head meets its target as ``target`` says (``regression_target``)."""
     backbone = build_backbone(BackboneSettings(**OmegaConf.to_container(cfg.backbone, resolve=True)), task)
+    if target is not None:
+        backbone.use_regression_target(target)
     backbone.installed = adapters.apply(
         backbone.model, OmegaConf.to_container(cfg.adapter, resolve=True), backbone.placement()
     )
     return backbone
+
+
+def regression_target(cfg: DictConfig, task: GlueTask, splits: Splits) -> RegressionTarget | None:
+    """A regression task's ``task.regression_target``, with the statistics of the training rows the run uses."""
+    if not task.is_regression:
+        return None
+    rows = first_rows(splits["train"], cfg.data.max_train_samples)
+    return RegressionTarget.from_labels(cfg.task.get("regression_target", "raw"), rows["label"])
 
 
 def build_datamodule(

@@ -22,9 +22,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from src.adapters import load_adapter
 from src.atomic import write_json_atomic
+from src.data.datamodule import read_splits
 from src.errors import ConfigError
 from src.record import versions
-from src.run.build import build_datamodule, build_model, build_module
+from src.run.build import build_datamodule, build_model, build_module, regression_target
 from src.run.overrides import apply_overrides, parse_overrides
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, enclosing_run_dir, is_run_dir, require_file, run_config
@@ -112,13 +113,15 @@ def evaluate(settings: DictConfig, overrides: Sequence[str] = ()) -> dict[str, A
     task = check_config(cfg)  # the saved config with the overrides: the same checks a training run makes
     resolved = OmegaConf.to_container(cfg, resolve=True)
     output = Path(settings.output).expanduser() if settings.output else weights.run_dir / EVAL_FILE
+    data = read_splits(task, **resolved["data"])
     L.seed_everything(cfg.seed, workers=True)  # as in training: a random-init backbone is built from the seed
-    backbone = build_model(cfg, task)
+    target = regression_target(cfg, task, data)  # from the training rows, as in training
+    backbone = build_model(cfg, task, target)
     check_fits(backbone, task, resolved["data"])
     if weights.kind == "adapter_dir":
         load_adapter(backbone.model, weights.path)
     ckpt_path = None if weights.kind == "adapter_dir" else str(weights.path)
-    datamodule = build_datamodule(cfg, backbone, task)
+    datamodule = build_datamodule(cfg, backbone, task, data)
     module = build_module(cfg, backbone, datamodule)
     trainer = evaluation_trainer(cfg, weights.run_dir)
     score_splits(trainer, module, datamodule, ckpt_path, splits, verbose=True)
@@ -127,6 +130,7 @@ def evaluate(settings: DictConfig, overrides: Sequence[str] = ()) -> dict[str, A
         "weights": weights.describe(),
         "run_dir": str(weights.run_dir),
         "overrides": list(overrides),
+        **({"regression_target": target.record()} if target else {}),
         "config": resolved,
         "versions": versions(),
         "wall_time_s": time.perf_counter() - started,

@@ -19,7 +19,14 @@ from src.data.datamodule import read_splits
 from src.errors import ConfigError, DiskFullError
 from src.record import RecordDraft, RunRecord, results_path, versions, write_record
 from src.run import wandb_run
-from src.run.build import best_checkpoint, build_datamodule, build_model, build_module, build_trainer
+from src.run.build import (
+    best_checkpoint,
+    build_datamodule,
+    build_model,
+    build_module,
+    build_trainer,
+    regression_target,
+)
 from src.run.preflight import check_fits
 from src.run.run_dir import checkpoint_in_run, require_file
 from src.run.scoring import score_splits
@@ -77,7 +84,10 @@ def fit_and_test(cfg: DictConfig, task: GlueTask, output_dir: Path, draft: Recor
     # Read (and check) the data before the model is built: a broken file stops the run in seconds.
     splits = read_splits(task, **config["data"]) if cfg.train or cfg.test else None
     L.seed_everything(cfg.seed, workers=True)
-    backbone = build_model(cfg, task)
+    target = regression_target(cfg, task, splits) if splits else None
+    backbone = build_model(cfg, task, target)
+    if target is not None:
+        draft.add_sections({"regression_target": target.record()})
     draft.add_sections({"params": adapters.count_parameters(backbone.model, backbone.placement())})
     check_fits(backbone, task, config["data"])
     if cfg.train or cfg.test:

@@ -10,7 +10,7 @@ from omegaconf.errors import OmegaConfBaseException
 from src import adapters
 from src.backbones import families
 from src.backbones.quantize import check_quantized_base
-from src.data import GlueTask, get_task
+from src.data import TASKS, GlueTask, get_task
 from src.data.readers import split_reader
 from src.errors import ConfigError
 from src.fields import check_settings
@@ -60,3 +60,20 @@ def check_groups(cfg: DictConfig) -> None:
         if callback is not None and "_target_" in callback:
             check_target(callback, f"callbacks.{name}")
     check_quantized_base(cfg.backbone.get("quantize", "none"), method)
+    check_regression_target(
+        cfg.task.get("regression_target", "raw"), get_task(cfg.task.name), cfg.backbone.family
+    )
+
+
+def check_regression_target(kind: str, task: GlueTask, family: str) -> None:
+    if kind == "raw":
+        return
+    if not task.is_regression:
+        regression = [name for name, other in TASKS.items() if other.is_regression]
+        raise ConfigError(
+            f"task.regression_target={kind} is for a regression task ({', '.join(regression)}); "
+            f"{task.name} is classification: drop the setting."
+        )
+    takes = families()[family].regression_targets
+    if kind not in takes:
+        raise ConfigError(f"task.regression_target={kind}: the {family} family takes {list(takes)}.")

@@ -8,7 +8,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from src.record import read_record
+from src.data import get_task
+from src.record import RunRecord, read_record
 from src.reporting.runs import run_row
 from src.reporting.table import spread
 
@@ -32,7 +33,37 @@ def run_record(job: Job, lr_source: str) -> dict[str, Any]:
         **record, "score": row["score"], "metric": next(iter(run.scores("validation")), None),
         "trainable": row["trainable_with_head"], "trainable_pct": row["trainable_pct_without_head"],
         "step_ms": row["step_ms_median"], "minutes": (run.wall_time_s or 0.0) / 60,
+        "regression_target": regression_target_of(run),
     }  # fmt: skip
+
+
+def regression_target_of(run: RunRecord) -> str | None:
+    """How a regression run's head met its target (runs from before the setting: raw); None for classification."""
+    recorded = run.section("regression_target").get("kind")
+    if recorded:
+        return recorded
+    task = run.config.get("task") or {}
+    return (task.get("regression_target") or "raw") if get_task(task.get("name", "")).is_regression else None
+
+
+def regression_notes(records: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per regression task: the protocol its runs trained under (every report says which)."""
+    kinds: dict[str, set[str]] = {}
+    for record in records:
+        if record.get("regression_target"):
+            kinds.setdefault(record["task"], set()).add(record["regression_target"])
+    return [
+        f"regression target on {task}: {', '.join(sorted(found))} ({'; '.join(PROTOCOL_WORDS[k] for k in sorted(found))})"
+        for task, found in kinds.items()
+    ]
+
+
+PROTOCOL_WORDS = {
+    "raw": "raw: the papers' protocol, the head starts at 0",
+    "head_bias": "head_bias: the head's output bias starts at the training labels' mean",
+    "standardised": "standardised: the head learns the label z-scored by the training rows' mean and deviation, "
+    "mapped back before scoring",
+}
 
 
 def lr_text(record: dict[str, Any]) -> str:

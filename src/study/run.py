@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 from src.atomic import write_text_atomic
 from src.schema import check_config
 
-from .aggregate import aggregate, claim_rows, parity_rows, run_record
+from .aggregate import aggregate, claim_rows, parity_rows, regression_notes, run_record
 from .compose import compose_study, train_config
 from .failures import summary_line
 from .jobs import Job, row_overrides, seed_jobs
@@ -114,6 +114,7 @@ def report(
         "claims: paired over the shared seeds where both runs scored 10+ points above the trivial predictor; ci = the "
         "wider of the 95% percentile-bootstrap and paired-t intervals, decided only when it excludes 0; parity: agree "
         "when the bootstrap interval holds 0 and |mean| <= the kronlab row's iqr",
+        *regression_notes(records),
     ]  # fmt: skip
     path = write_report(study, rows, records, claim_rows(study, rows), parity_rows(study, rows),
                         searches_table(study, storage, passthrough), notes)  # fmt: skip
