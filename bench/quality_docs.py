@@ -72,6 +72,9 @@ def rows_block(quality: dict[str, Any], task: str) -> list[str]:
                   f"nothing trained, scores {zero_shot:.1f} (`src/study/sts_reference.py`).")  # fmt: skip
     else:
         intro += "no majority-class score (a regression task)."
+    targets = sorted({r["regression_target"] for r in rows if r.get("regression_target")})
+    if targets:
+        intro += f" Regression target: {', '.join(targets)} (`task.regression_target`)."
     header = ["row", "method", "trainable", "learning rate", "median", "IQR", "seeds", "step ms", "min/run"]
     lines = []
     for r in rows:

@@ -94,6 +94,8 @@ def aggregate(
             "step_ms": statistics.median(steps) if steps else None,
             "minutes_per_run": statistics.fmean(r.get("minutes", 0.0) for r in runs),
             "lr": lr_text(runs[0]), "lr_source": runs[0]["lr_source"], "scores": scores,
+            "regression_target": ", ".join(sorted({r["regression_target"] for r in runs if r.get("regression_target")}))
+            or None,
         })  # fmt: skip
     return rows
 
