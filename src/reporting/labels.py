@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # Config keys that never make two runs different experiments (seeds are averaged, paths are per run).
 NOT_A_SETTING = (
     "seed",
+    "test",  # whether a test pass ran after training: no score of the validation pass changes
     "paths.",
     "data.glue_dir",
     "ckpt_path",
