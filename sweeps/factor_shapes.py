@@ -4,6 +4,7 @@
     python -m sweeps.factor_shapes 768 --square       # only B = A reversed (the paper's Table 9 style)
     python -m sweeps.factor_shapes 48 --square --limit 4
     python -m sweeps.factor_shapes --paper            # exactly the paper's Table 9 shapes
+    python -m sweeps.factor_shapes 384 --budget 3072 --within 0.25 --study-rows   # conf/study/cpu_shapes.yaml's rows
 
 Use the output with the krona_shapes sweep (quote it, the shell must not glob the brackets):
     python -m src.train -m +sweep=krona_shapes "$(python -m sweeps.factor_shapes 48 --square)" ...
@@ -52,6 +53,35 @@ def factor_shapes(
     return pairs[:limit] if limit else pairs
 
 
+def within_budget(
+    pairs: Sequence[tuple[Shape, Shape]], budget: int, within: float
+) -> list[tuple[Shape, Shape]]:
+    """The pairs whose parameter count lies within ``within`` (a fraction) of ``budget``."""
+    return [pair for pair in pairs if abs(parameters(pair) - budget) <= within * budget]
+
+
+def row_name(pair: tuple[Shape, Shape]) -> str:
+    (a1, a2), (b1, b2) = pair
+    return f"a{a1}x{a2}_b{b1}x{b2}"
+
+
+def study_rows(
+    pairs: Sequence[tuple[Shape, Shape]], lr_from: str | None = None, searched: Sequence[str] = ()
+) -> str:
+    """One study row per pair (``conf/study/<name>.yaml``'s ``rows:``), each KronA with explicit shapes; rows not
+    ``searched`` (nor ``lr_from`` itself) train at the ``lr_from`` row's searched rate."""
+    lines = []
+    for pair in pairs:
+        (a1, a2), (b1, b2) = pair
+        name = row_name(pair)
+        shared = f", lr_from: {lr_from}" if lr_from and name != lr_from and name not in searched else ""
+        lines.append(
+            f'  {name}: {{adapter: krona, label: "A {a1}x{a2}, B {b1}x{b2}"{shared}, '
+            f'overrides: ["adapter.a_shape=[{a1},{a2}]", "adapter.b_shape=[{b1},{b2}]"]}}'
+        )
+    return "\n".join(lines)
+
+
 def paper_shapes() -> list[tuple[Shape, Shape]]:
     return [(a, a[::-1]) for a in PAPER_TABLE_9]
 
@@ -75,6 +105,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--limit", type=int, default=None, help="keep the N with the fewest parameters")
     parser.add_argument("--paper", action="store_true", help="the KronA paper's Table 9 shapes (d = 768)")
+    parser.add_argument(
+        "--budget", type=int, default=None, help="keep pairs near this many parameters a layer"
+    )
+    parser.add_argument("--within", type=float, default=0.25, help="--budget's tolerance, a fraction (0.25)")
+    parser.add_argument(
+        "--study-rows", action="store_true", help="print study rows (YAML) instead of an override"
+    )
+    parser.add_argument(
+        "--lr-from", default=None, help="--study-rows: the row whose searched rate the others take"
+    )
+    parser.add_argument(
+        "--searched", default="", help="--study-rows: rows searched too (comma-separated names)"
+    )
     args = parser.parse_args(argv)
     if args.paper:
         pairs = paper_shapes()
@@ -85,7 +128,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             pairs = factor_shapes(args.d_out, args.d_in or args.d_out, args.square, args.min_side, args.limit)
         except ValueError as error:
             parser.error(str(error))
-    print(sweep_override(pairs))
+    if args.budget is not None:
+        pairs = within_budget(pairs, args.budget, args.within)
+        if not pairs:
+            parser.error(
+                f"no factor shapes within {args.within:.0%} of {args.budget:,} parameters: widen --within."
+            )
+    searched = args.searched.split(",") if args.searched else []
+    print(study_rows(pairs, args.lr_from, searched) if args.study_rows else sweep_override(pairs))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def test_every_study_composes_and_every_row_is_a_valid_run(name):
     assert check_jobs(study, []) == []  # every (backbone, task, row) config built and checked
     jobs = seed_jobs(study, {}, [])
     assert len({job.run_dir for job in jobs}) == len(jobs)  # no two runs share a folder
-    assert STUDIES == sorted(["cpu", "paper_bert", "paper_t5", "smoke"])
+    assert STUDIES == sorted(["cpu", "cpu_shapes", "paper_bert", "paper_t5", "smoke"])
 
 
 def test_a_study_logging_to_wandb_is_one_wandb_group():

@@ -41,3 +41,22 @@ def test_impossible_requests_say_what_to_change():
         factor_shapes(12, 8, square=True)
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_the_shape_study_holds_every_pair_near_the_budget_and_nothing_else():
+    from omegaconf import OmegaConf
+
+    from src.config import CONF_DIR
+    from sweeps.factor_shapes import parameters, row_name
+
+    rows = OmegaConf.load(CONF_DIR / "study" / "cpu_shapes.yaml").rows
+    expected = [pair for pair in valid_factor_shapes(384, 384) if abs(parameters(pair) - 3072) <= 0.25 * 3072]
+    assert len(expected) == 34
+    assert sorted(rows) == sorted(row_name(pair) for pair in expected)
+    for pair in expected:
+        row = rows[row_name(pair)]
+        (a1, a2), (b1, b2) = pair
+        assert list(row.overrides) == [f"adapter.a_shape=[{a1},{a2}]", f"adapter.b_shape=[{b1},{b2}]"]
+        assert row.get("lr_from") in (None, "a64x48_b6x8")
+    searched = sorted(name for name, row in rows.items() if row.get("lr_from") is None)
+    assert searched == ["a384x8_b1x48", "a64x48_b6x8", "a8x8_b48x48"]
