@@ -8,7 +8,6 @@ import lightning as L
 import torch
 from torch import nn
 from torchmetrics import SumMetric
-from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
 
 from src.backbones import Backbone
 from src.data import GlueTask
@@ -200,6 +199,10 @@ class GlueModule(L.LightningModule):
         )
         total = int(self.trainer.estimated_stepping_batches)
         warmup = self.optim.warmup_steps or int(self.optim.warmup_ratio * total)
+        # Imported here: transformers' schedules import peft and bitsandbytes (seconds), which a process that
+        # does not train (a study, a refused command line, an evaluation) never needs.
+        from transformers import get_constant_schedule_with_warmup, get_linear_schedule_with_warmup
+
         if self.optim.scheduler == "linear":
             scheduler = get_linear_schedule_with_warmup(optimizer, warmup, total)
         else:
