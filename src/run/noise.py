@@ -69,7 +69,7 @@ class _DropFreshHeadReport(logging.Filter):
         return not (rows and all(FRESH_HEAD.match(row) for row in rows))
 
 
-# Logged once, when peft imports bitsandbytes (transformers.trainer_utils imports peft), before any entry point runs:
+# Logged once, when peft imports bitsandbytes (transformers' LR schedules and hf_peft import peft), mid-run:
 # the AVX512-BF16 kernel for bitsandbytes' repacked CPU layout, which kronlab switches off (backbones/quantize.py).
 IMPORT_TIME = (
     "bitsandbytes.backends.cpu.ops",
